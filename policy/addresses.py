@@ -1,0 +1,150 @@
+"""Parse, merge and print addresses and ports.
+
+Parsing accepts what NHN's pages write: a host, a CIDR, or a range
+``a.b.c.d-a.b.c.e`` (hyphen or the en dash U+2013 the pages use). Errors are
+:class:`ValueError` with a message meant for the user; the loader adds the
+file and key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from nhn_appliance.policy.model import PortRange, Span
+
+DASHES = ("\u2013", "\u2014")  # en dash, em dash: as written on NHN's pages
+ADDRESS_FORMS = "a host (91.186.66.22), a CIDR (83.118.128.0/28) or a range (91.186.92.28-91.186.92.32), IPv4 or IPv6"
+PORT_FORMS = "a port 0-65535, a range such as \"40000-49999\", or a list of these"
+
+
+def _normalize_dash(text: str) -> str:
+    for dash in DASHES:
+        text = text.replace(dash, "-")
+    return text
+
+
+def parse_address(text: str) -> Span:
+    """Parse one address, CIDR or range into a :class:`Span`."""
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r} is not a string; write {ADDRESS_FORMS}")
+    raw = _normalize_dash(text.strip())
+    if "-" in raw:
+        left, _, right = raw.partition("-")
+        try:
+            a = ipaddress.ip_address(left.strip())
+            b = ipaddress.ip_address(right.strip())
+        except ValueError:
+            raise ValueError(f"{text!r} is not a valid address range; write {ADDRESS_FORMS}") from None
+        if a.version != b.version:
+            raise ValueError(f"{text!r} mixes IPv4 and IPv6")
+        if int(b) < int(a):
+            raise ValueError(f"range {text!r} is written backwards; write {b}-{a}")
+        return Span(a.version, int(a), int(b))
+    try:
+        if "/" in raw:
+            try:
+                net = ipaddress.ip_network(raw, strict=True)
+            except ValueError as exc:
+                if "host bits set" in str(exc):
+                    fixed = ipaddress.ip_network(raw, strict=False)
+                    raise ValueError(f"{text!r} has host bits set; did you mean {fixed}?") from None
+                raise
+            return Span(net.version, int(net.network_address), int(net.broadcast_address))
+        addr = ipaddress.ip_address(raw)
+        return Span(addr.version, int(addr), int(addr))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a valid address; write {ADDRESS_FORMS}") from None
+
+
+def parse_ip(text: str) -> Span:
+    """Parse a single address (no CIDR, no range), as used for flows and hosts."""
+    try:
+        addr = ipaddress.ip_address(str(text).strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IPv4 or IPv6 address") from None
+    return Span(addr.version, int(addr), int(addr))
+
+
+def merge_spans(spans: Iterable[Span]) -> tuple[Span, ...]:
+    """Sort and merge overlapping or adjacent spans, per family."""
+    out: list[Span] = []
+    for s in sorted(spans):
+        if out and out[-1].family == s.family and s.first <= out[-1].last + 1:
+            prev = out[-1]
+            if s.last > prev.last:
+                out[-1] = Span(prev.family, prev.first, s.last)
+        else:
+            out.append(s)
+    return tuple(out)
+
+
+def span_contains(spans: Iterable[Span], family: int, value: int) -> bool:
+    return any(s.family == family and s.first <= value <= s.last for s in spans)
+
+
+def _ip(family: int, value: int) -> str:
+    return str(ipaddress.IPv4Address(value) if family == 4 else ipaddress.IPv6Address(value))
+
+
+def span_cidrs(span: Span) -> list[str]:
+    """The span as the fewest CIDR blocks (a host prints without /32 or /128)."""
+    maxlen = 32 if span.family == 4 else 128
+    first = ipaddress.ip_address(span.first) if span.family == 4 else ipaddress.IPv6Address(span.first)
+    last = ipaddress.ip_address(span.last) if span.family == 4 else ipaddress.IPv6Address(span.last)
+    out = []
+    for net in ipaddress.summarize_address_range(first, last):
+        out.append(str(net.network_address) if net.prefixlen == maxlen else str(net))
+    return out
+
+
+def format_span(span: Span) -> str:
+    """One token: a host, a CIDR when the span is exactly one, else ``a-b``."""
+    cidrs = span_cidrs(span)
+    if len(cidrs) == 1:
+        return cidrs[0]
+    return f"{_ip(span.family, span.first)}-{_ip(span.family, span.last)}"
+
+
+def format_ip(family: int, value: int) -> str:
+    return _ip(family, value)
+
+
+def parse_port(value: object) -> PortRange:
+    """Parse one port or range: ``443``, ``"443"``, ``"40000-49999"``."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a port; write {PORT_FORMS}")
+    if isinstance(value, int):
+        lo = hi = value
+    elif isinstance(value, str):
+        raw = _normalize_dash(value.strip())
+        left, sep, right = raw.partition("-")
+        try:
+            lo = int(left)
+            hi = int(right) if sep else lo
+        except ValueError:
+            raise ValueError(f"{value!r} is not a port or port range; write {PORT_FORMS}") from None
+    else:
+        raise ValueError(f"{value!r} is not a port; write {PORT_FORMS}")
+    for p in (lo, hi):
+        if not 0 <= p <= 65535:
+            raise ValueError(f"port {p} is out of range; ports are 0-65535")
+    if hi < lo:
+        raise ValueError(f"port range {value!r} is written backwards; write {hi}-{lo}")
+    return PortRange(lo, hi)
+
+
+def merge_ports(ports: Iterable[PortRange]) -> tuple[PortRange, ...]:
+    """Sort and merge overlapping or adjacent port ranges."""
+    out: list[PortRange] = []
+    for p in sorted(ports):
+        if out and p.lo <= out[-1].hi + 1:
+            if p.hi > out[-1].hi:
+                out[-1] = PortRange(out[-1].lo, p.hi)
+        else:
+            out.append(p)
+    return tuple(out)
+
+
+def format_ports(ports: Iterable[PortRange], sep: str = "-") -> str:
+    return ",".join(str(p.lo) if p.lo == p.hi else f"{p.lo}{sep}{p.hi}" for p in ports)

@@ -1,0 +1,197 @@
+"""Compile Catalogue x Site (x pinned names) into an ordered, normalized Policy.
+
+Pure: no I/O, inputs are never changed. The order of the result is the order
+every renderer must keep and that :mod:`explain` evaluates:
+
+1. one block per profile (hosts with an isolation list), then the site's LAN;
+2. inside a block: accept rules for every protocol, accept rules with ports,
+   then explicit rejects (known-wrong hosts), then the block's default.
+
+Accept rules never conflict, so their relative order only decides which rule
+a packet is attributed to (the first); rejects come after every accept so an
+explicit opening always wins.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from nhn_appliance.policy.addresses import merge_spans, parse_ip
+from nhn_appliance.policy.model import (
+    Action,
+    Catalogue,
+    Endpoint,
+    Pin,
+    Policy,
+    ProfileBinding,
+    Proto,
+    QosClass,
+    Rule,
+    Site,
+    Zone,
+)
+from nhn_appliance.policy.pins import pin_age_days
+
+
+def compile_policy(
+    catalogue: Catalogue,
+    site: Site,
+    pins: dict[str, Pin] | None = None,
+    now: datetime | None = None,
+) -> Policy:
+    """Build the site's policy. ``now`` enables the stale-pin warning."""
+    pins = pins or {}
+    warnings: list[str] = []
+    omitted: list[str] = []
+    seen_warn: set[str] = set()
+
+    def warn(text: str) -> None:
+        if text not in seen_warn:
+            seen_warn.add(text)
+            warnings.append(text)
+
+    qos: dict[str, QosClass] = {**catalogue.qos, **site.qos}
+    zone_ifaces = _zone_interfaces(site)
+    lan_families = {p.family for p in site.lan_prefixes}
+
+    def expand(service: str, ep: Endpoint, profile: str) -> list[Rule]:
+        label = f"{service}/{ep.id}"
+        dst = list(ep.addresses)
+        for name in ep.names:
+            pin = pins.get(name)
+            if pin is None:
+                warn(
+                    f"{name} is not pinned: the rules of {label} for it are left out; "
+                    f"run 'nhn-appliance resolve' to pin it"
+                )
+                continue
+            if now is not None and pin_age_days(pin, now) > site.pin_max_age_days:
+                warn(
+                    f"{name} was pinned at {pin.resolved_at}, more than {site.pin_max_age_days} days ago; "
+                    f"run 'nhn-appliance resolve' to refresh it"
+                )
+            dst.extend(parse_ip(a) for a in pin.addresses)
+        if ep.site_addresses == "resolvers":
+            dst.extend(parse_ip(a) for a in site.resolvers)
+            if not site.resolvers:
+                omitted.append(f"{label}: the site names no DNS resolvers ([dns] resolvers)")
+        if not dst:
+            omitted.append(f"{label}: no address known")
+            return []
+        rules = []
+        for zone in ep.zones:
+            ifaces = zone_ifaces.get(zone, ())
+            if not ifaces:
+                omitted.append(f"{label}: zone {zone} is not reachable through this site's uplinks")
+                continue
+            for family in (4, 6):
+                spans = merge_spans(s for s in dst if s.family == family)
+                if not spans:
+                    continue
+                if family not in lan_families:
+                    omitted.append(f"{label}: IPv{family} destinations, but the LAN has no IPv{family} prefix")
+                    continue
+                for proto, ports in ep.flows:
+                    rules.append(
+                        Rule(
+                            id=label,
+                            service=service,
+                            endpoint=ep.id,
+                            profile=profile,
+                            zone=zone,
+                            interfaces=ifaces,
+                            action=ep.action,
+                            family=family,
+                            proto=proto,
+                            dst=spans,
+                            ports=ports,
+                            qos=ep.qos,
+                            source=ep.source,
+                            note=ep.note,
+                        )
+                    )
+        return rules
+
+    blocks: list[list[Rule]] = []
+    bindings: list[ProfileBinding] = []
+    profiles = catalogue.profiles
+    for name in sorted({h.profile for h in site.hosts}):
+        prof = profiles[name]
+        hosts = [h for h in site.hosts if h.profile == name]
+        bindings.append(
+            ProfileBinding(
+                name=name,
+                service=prof.service,
+                hosts=merge_spans(a for h in hosts for a in h.addresses),
+                host_names=tuple(h.name for h in hosts),
+                otherwise=prof.otherwise,
+                source=prof.source,
+            )
+        )
+        blocks.append([r for ep in prof.endpoints for r in expand(prof.service, ep, name)])
+    site_rules: list[Rule] = []
+    for svc_name in site.services:
+        for ep in catalogue.services[svc_name].endpoints:
+            site_rules.extend(expand(svc_name, ep, ""))
+    blocks.append(site_rules)
+
+    ordered: list[Rule] = []
+    for block in blocks:
+        ordered.extend(_order_block(block))
+
+    default = Action.ACCEPT if site.outbound == "open" else site.blocked_action
+    return Policy(
+        site=site.name,
+        site_file=site.file,
+        outbound=site.outbound,
+        default_action=default,
+        lan_interfaces=site.lan_interfaces,
+        lan_prefixes=merge_spans(site.lan_prefixes),
+        uplinks=site.uplinks,
+        profiles=tuple(bindings),
+        rules=tuple(ordered),
+        qos=qos,
+        warnings=tuple(warnings),
+        omitted=tuple(dict.fromkeys(omitted)),
+    )
+
+
+def _zone_interfaces(site: Site) -> dict[Zone, tuple[str, ...]]:
+    """Which output interfaces a zone's traffic may leave by."""
+    out: dict[Zone, tuple[str, ...]] = {u.zone: (u.interface,) for u in site.uplinks}
+    # local and private addresses may sit behind any uplink (Helsenett uses 10/8)
+    out[Zone.LOKAL] = tuple(u.interface for u in site.uplinks)
+    return out
+
+
+def _order_block(rules: list[Rule]) -> list[Rule]:
+    """Accept-any, accept-with-ports, reject; exact duplicates removed."""
+
+    def rank(r: Rule) -> int:
+        if r.action == Action.ACCEPT:
+            return 0 if r.proto == Proto.ANY else 1
+        return 2
+
+    seen: set[tuple] = set()
+    out = []
+    for r in sorted(rules, key=rank):  # stable: catalogue order within a rank
+        key = (r.interfaces, r.action, r.family, r.proto, r.dst, r.ports)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(r)
+    return out
+
+
+def rule_covers(rule: Rule, interface: str, family: int, proto: str, dst: int, port: int | None) -> bool:
+    """Whether a rule matches one packet (the single definition of matching)."""
+    if interface not in rule.interfaces or family != rule.family:
+        return False
+    if rule.proto != Proto.ANY and rule.proto != proto:
+        return False
+    if not any(s.first <= dst <= s.last for s in rule.dst):
+        return False
+    if rule.proto == Proto.ANY:
+        return True
+    return port is not None and any(p.lo <= port <= p.hi for p in rule.ports)
+

@@ -1,0 +1,220 @@
+"""The frozen model shared by every part of the appliance.
+
+Addresses are kept as integer spans (family, first, last) so that compile can
+merge and split them quickly; :mod:`nhn_appliance.policy.addresses` parses and
+prints them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import NamedTuple
+
+
+class Zone(StrEnum):
+    """Where an endpoint lives, which decides the uplink its traffic leaves by."""
+
+    HELSENETT = "helsenett"  #: the closed health network, via the NHN router
+    INTERNETT = "internett"  #: the public internet, via the site's own line
+    LOKAL = "lokal"  #: private/local addresses, reachable on any interface
+
+
+class Proto(StrEnum):
+    TCP = "tcp"
+    UDP = "udp"
+    ANY = "any"  #: every IP protocol, every port
+
+
+class Action(StrEnum):
+    ACCEPT = "accept"
+    DROP = "drop"
+    REJECT = "reject"
+
+
+class Span(NamedTuple):
+    """An inclusive address range of one family (4 or 6)."""
+
+    family: int
+    first: int
+    last: int
+
+
+class PortRange(NamedTuple):
+    lo: int
+    hi: int
+
+
+ALL_PORTS = (PortRange(0, 65535),)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One opening of a service: where to, which protocols and ports, and why."""
+
+    id: str
+    zones: tuple[Zone, ...]
+    #: (protocol, ports) pairs; ports are empty for protocol ``any``
+    flows: tuple[tuple[Proto, tuple[PortRange, ...]], ...]
+    addresses: tuple[Span, ...] = ()  #: literal addresses from the catalogue
+    names: tuple[str, ...] = ()  #: DNS names, pinned by ``resolve`` before use
+    site_addresses: str = ""  #: take addresses from the site (``resolvers``)
+    qos: str = "standard"
+    action: Action = Action.ACCEPT
+    source: str = ""
+    note: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A per-host isolation list: the host may reach only these endpoints."""
+
+    name: str
+    service: str
+    title: str
+    otherwise: Action
+    endpoints: tuple[Endpoint, ...]
+    source: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    title: str
+    file: str
+    endpoints: tuple[Endpoint, ...]
+    profiles: tuple[Profile, ...] = ()
+    source: str = ""
+    note: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class QosClass:
+    name: str
+    dscp: int
+    share: int  #: percent of the uplink in a bandwidth queue (0 = no guarantee)
+    priority: bool  #: strict-priority (low-latency) queue
+    title: str = ""
+    source: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    directory: str
+    services: dict[str, Service]
+    qos: dict[str, QosClass]
+
+    @property
+    def profiles(self) -> dict[str, Profile]:
+        return {p.name: p for s in self.services.values() for p in s.profiles}
+
+
+@dataclass(frozen=True)
+class Uplink:
+    zone: Zone
+    interface: str
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    addresses: tuple[Span, ...]
+    profile: str
+
+
+@dataclass(frozen=True)
+class Site:
+    file: str
+    name: str
+    title: str
+    outbound: str  #: "open" (NHN's default) or "blocked"
+    blocked_action: Action  #: what "blocked" does: drop or reject
+    lan_interfaces: tuple[str, ...]
+    lan_prefixes: tuple[Span, ...]
+    uplinks: tuple[Uplink, ...]
+    services: tuple[str, ...]
+    hosts: tuple[Host, ...] = ()
+    resolvers: tuple[str, ...] = ()
+    dns_port: int = 53
+    pin_max_age_days: int = 30
+    targets: tuple[str, ...] = ("nftables",)
+    qos: dict[str, QosClass] = field(default_factory=dict)  #: per-site class overrides
+    probe: dict = field(default_factory=dict)  #: probe settings, read by the probes
+
+    def uplink(self, zone: Zone) -> Uplink | None:
+        return next((u for u in self.uplinks if u.zone == zone), None)
+
+
+@dataclass(frozen=True)
+class Pin:
+    """Addresses a name resolved to, as ``resolve`` saw them."""
+
+    name: str
+    addresses: tuple[str, ...]
+    ttl: int
+    resolved_at: str  #: ISO 8601, UTC
+    resolver: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One normalized line of a compiled policy.
+
+    ``profile`` is empty for the site's LAN rules and names the profile for a
+    host isolation list. ``ports`` is empty for protocol ``any``.
+    """
+
+    id: str
+    service: str
+    endpoint: str
+    profile: str
+    zone: Zone
+    interfaces: tuple[str, ...]
+    action: Action
+    family: int
+    proto: Proto
+    dst: tuple[Span, ...]
+    ports: tuple[PortRange, ...]
+    qos: str
+    source: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ProfileBinding:
+    """A profile applied to hosts of this site."""
+
+    name: str
+    service: str
+    hosts: tuple[Span, ...]
+    host_names: tuple[str, ...]
+    otherwise: Action
+    source: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    site: str
+    site_file: str
+    outbound: str
+    default_action: Action
+    lan_interfaces: tuple[str, ...]
+    lan_prefixes: tuple[Span, ...]
+    uplinks: tuple[Uplink, ...]
+    profiles: tuple[ProfileBinding, ...]
+    rules: tuple[Rule, ...]
+    qos: dict[str, QosClass]
+    warnings: tuple[str, ...] = ()
+    omitted: tuple[str, ...] = ()  #: endpoints left out, with the reason
+
+    def families(self) -> tuple[int, ...]:
+        """Families that appear anywhere in the policy (LAN, rules or hosts)."""
+        fams = {s.family for s in self.lan_prefixes} | {r.family for r in self.rules}
+        return tuple(sorted(fams))
+
+    def scope_rules(self, profile: str) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.profile == profile)

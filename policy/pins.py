@@ -1,0 +1,106 @@
+"""The pinned-names state file that ``nhn-appliance resolve`` writes beside the site.
+
+Compile never resolves a name itself: a name's rules use the addresses pinned
+here, or are left out with a warning. The file is JSON so that it can be
+written atomically and read by other tools.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nhn_appliance.errors import StateError
+from nhn_appliance.policy.addresses import parse_ip
+from nhn_appliance.policy.model import Pin
+
+SCHEMA = "nhn-appliance/pins/1"
+
+
+def state_path_for(site_path: Path, packaged: bool) -> Path:
+    """``site.toml`` pins to ``site.pins.json`` beside it; the packaged default to the cwd."""
+    if packaged:
+        return Path("appliance.pins.json")
+    return site_path.with_name(site_path.stem + ".pins.json")
+
+
+def read_pins(path: Path) -> dict[str, Pin]:
+    """Read pins; a missing file is simply no pins."""
+    display = str(path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise StateError(display, "", f"cannot be read: {exc.strerror}") from None
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise StateError(display, f"line {exc.lineno}", f"not valid JSON: {exc.msg}") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise StateError(display, "schema", f"expected {SCHEMA!r}; run 'nhn-appliance resolve' again")
+    names = doc.get("names")
+    if not isinstance(names, dict):
+        raise StateError(display, "names", "expected an object of pinned names")
+    pins = {}
+    for name, entry in names.items():
+        key = f"names.{name}"
+        try:
+            addresses = tuple(entry["addresses"])
+            for a in addresses:
+                parse_ip(a)
+            pins[name] = Pin(
+                name=name,
+                addresses=addresses,
+                ttl=int(entry["ttl"]),
+                resolved_at=str(entry["resolved_at"]),
+                resolver=str(entry.get("resolver", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(display, key, f"malformed pin ({exc}); run 'nhn-appliance resolve' again") from None
+    return pins
+
+
+def write_pins(path: Path, site: str, pins: dict[str, Pin]) -> None:
+    """Write atomically: a temporary file in the same folder, then rename."""
+    doc = {
+        "schema": SCHEMA,
+        "site": site,
+        "written_at": now_iso(),
+        "names": {
+            name: {
+                "addresses": list(p.addresses),
+                "ttl": p.ttl,
+                "resolved_at": p.resolved_at,
+                "resolver": p.resolver,
+            }
+            for name, p in sorted(pins.items())
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=2, sort_keys=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pin_age_days(pin: Pin, now: datetime | None = None) -> float:
+    try:
+        at = datetime.strptime(pin.resolved_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return float("inf")
+    return ((now or datetime.now(UTC)) - at).total_seconds() / 86400

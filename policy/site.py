@@ -1,0 +1,160 @@
+"""Load the site file (``appliance.toml``): one customer site's network and choices."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from nhn_appliance.errors import SiteError
+from nhn_appliance.policy.addresses import parse_address, parse_ip
+from nhn_appliance.policy.catalogue import QOS_KEYS, parse_dscp
+from nhn_appliance.policy.model import Action, Catalogue, Host, QosClass, Site, Uplink, Zone
+from nhn_appliance.policy.schema import IFACE_FORM, IFACE_RE, Node, read_toml
+
+TOP_KEYS = {"site", "lan", "uplinks", "host", "dns", "render", "qos", "probe"}
+SITE_KEYS = {"name", "title", "outbound", "blocked_action", "services"}
+PROBE_KEYS = {"timeout", "concurrency", "deadline", "ntp_servers", "pac_url", "proxy", "test_urls"}
+UPLINK_ZONES = ("helsenett", "internett")
+#: every render target the command line knows; the renderers register themselves
+#: in nhn_appliance.render, this list only validates the site file
+KNOWN_TARGETS = ("nftables", "iptables")
+
+
+def packaged_site() -> Path:
+    """The embedded default site shipped with the package (``appliance.toml``)."""
+    return Path(str(resources.files("nhn_appliance").joinpath("default_site.toml")))
+
+
+def find_site(explicit: str | None) -> tuple[Path, str]:
+    """The site file to use and how to name it: explicit, ./appliance.toml, packaged."""
+    if explicit:
+        return Path(explicit), explicit
+    local = Path("appliance.toml")
+    if local.is_file():
+        return local, "appliance.toml"
+    return packaged_site(), "appliance.toml (packaged default)"
+
+
+def _iface(node: Node) -> str:
+    value = node.text()
+    if not IFACE_RE.match(value):
+        raise node.fail(f"{value!r} is not a valid interface name", IFACE_FORM)
+    return value
+
+
+def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
+    root = Node(read_toml(path, display, SiteError), display, "", SiteError)
+    root.table(TOP_KEYS, required=("site", "lan", "uplinks"))
+    head = root.get("site").table(SITE_KEYS, required=("name", "services"))
+
+    known = sorted(catalogue.services)
+    services: list[str] = []
+    for node in head.get("services").list(single_ok=True):
+        name = node.text()
+        if name == "*":
+            services.extend(s for s in known if s not in services)
+            continue
+        if name not in catalogue.services:
+            raise node.fail(f"unknown service {name!r}", ", ".join(known) + ", or \"*\" for all")
+        if name in services:
+            raise node.fail(f"service {name!r} is listed twice")
+        services.append(name)
+
+    lan = root.get("lan").table({"interfaces", "prefixes"}, required=("interfaces", "prefixes"))
+    lan_ifaces = tuple(_iface(n) for n in lan.get("interfaces").list(single_ok=True))
+    prefixes = tuple(n.parsed(parse_address) for n in lan.get("prefixes").list(single_ok=True))
+    if not lan_ifaces:
+        raise lan.get("interfaces").fail("needs at least one LAN interface")
+    if not prefixes:
+        raise lan.get("prefixes").fail("needs at least one LAN prefix")
+
+    uplinks_node = root.get("uplinks").table(set(UPLINK_ZONES))
+    uplinks = []
+    for zone, node in uplinks_node.items():
+        node.table({"interface"}, required=("interface",))
+        uplinks.append(Uplink(Zone(zone), _iface(node.get("interface"))))
+    if not uplinks:
+        raise uplinks_node.fail("needs at least one uplink", ", ".join(UPLINK_ZONES))
+    uplinks.sort(key=lambda u: UPLINK_ZONES.index(u.zone))
+    ifaces = list(lan_ifaces) + [u.interface for u in uplinks]
+    dup = {i for i in ifaces if ifaces.count(i) > 1}
+    if dup:
+        raise uplinks_node.fail(f"interface {sorted(dup)[0]!r} is used twice (LAN and uplinks must differ)")
+
+    hosts = []
+    profiles = catalogue.profiles
+    for node in root.get("host").list():
+        node.table({"name", "addresses", "profile"}, required=("name", "addresses", "profile"))
+        profile = node.get("profile").text()
+        if profile not in profiles:
+            raise node.get("profile").fail(
+                f"unknown profile {profile!r}", ", ".join(sorted(profiles)) or "(none in catalogue)"
+            )
+        addrs = []
+        for anode in node.get("addresses").list(single_ok=True):
+            addr = anode.parsed(parse_ip)
+            if not any(p.family == addr.family and p.first <= addr.first <= p.last for p in prefixes):
+                raise anode.fail(
+                    f"{anode.value} is outside the LAN prefixes, so the firewall would never see it"
+                )
+            addrs.append(addr)
+        hosts.append(Host(node.get("name").name(), tuple(addrs), profile))
+
+    dns = root.get("dns").table({"resolvers", "port", "pin_max_age_days"}) if root.has("dns") else root.get("dns")
+    resolvers = []
+    for node in dns.get("resolvers").list(single_ok=True):
+        node.parsed(parse_ip)
+        resolvers.append(node.text())
+
+    render = root.get("render").table({"targets"}) if root.has("render") else root.get("render")
+    targets = tuple(n.choice(KNOWN_TARGETS) for n in render.get("targets").list(single_ok=True))
+
+    probe = root.get("probe").table(PROBE_KEYS) if root.has("probe") else root.get("probe")
+    probe_settings = {
+        "timeout": probe.get("timeout").number(0.1, 60, 3.0),
+        "deadline": probe.get("deadline").number(1, 3600, 60.0),
+        "concurrency": probe.get("concurrency").integer(1, 256, 32),
+        "ntp_servers": [n.text() for n in probe.get("ntp_servers").list(single_ok=True)] or ["ntp.nhn.no"],
+        "pac_url": probe.get("pac_url").text("http://config.nhn.no/kunde.pac"),
+        "proxy": probe.get("proxy").text("sikker.proxy.nhn.no:8080"),
+        "test_urls": [n.text() for n in probe.get("test_urls").list(single_ok=True)],
+    }
+
+    return Site(
+        file=display,
+        name=head.get("name").name(),
+        title=head.get("title").text(""),
+        outbound=head.get("outbound").choice(("open", "blocked"), "open"),
+        blocked_action=Action(head.get("blocked_action").choice(("reject", "drop"), "reject")),
+        lan_interfaces=lan_ifaces,
+        lan_prefixes=prefixes,
+        uplinks=tuple(uplinks),
+        services=tuple(services),
+        hosts=tuple(hosts),
+        resolvers=tuple(resolvers),
+        dns_port=dns.get("port").integer(1, 65535, 53),
+        pin_max_age_days=dns.get("pin_max_age_days").integer(1, 3650, 30),
+        targets=targets or ("nftables",),
+        qos=_qos_overrides(root.get("qos"), catalogue) if root.has("qos") else {},
+        probe=probe_settings,
+    )
+
+
+def _qos_overrides(node: Node, catalogue: Catalogue) -> dict[str, QosClass]:
+    """Per-site changes to the catalogue's QoS classes (DSCP, share, priority)."""
+    out = {}
+    for name, cnode in node.table().items():
+        base = catalogue.qos.get(name)
+        if base is None:
+            raise cnode.fail(f"unknown QoS class {name!r}", ", ".join(sorted(catalogue.qos)))
+        cnode.table(QOS_KEYS - {"name", "source"})
+        out[name] = QosClass(
+            name=name,
+            title=cnode.get("title").text(base.title),
+            dscp=cnode.get("dscp").parsed(parse_dscp) if cnode.has("dscp") else base.dscp,
+            share=cnode.get("share").integer(0, 100, base.share),
+            priority=cnode.get("priority").boolean(base.priority),
+            source=f"{node.file}: qos.{name}",
+            note=cnode.get("note").text(base.note),
+        )
+    return out

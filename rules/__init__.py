@@ -1,0 +1,1 @@
+"""The rules catalogue: data files only (one TOML file per NHN service, plus qos.toml)."""
