@@ -54,16 +54,17 @@ def compile_policy(
     zone_ifaces = _zone_interfaces(site)
     lan_families = {p.family for p in site.lan_prefixes}
 
+    unpinned: list[str] = []
+
     def expand(service: str, ep: Endpoint, profile: str) -> list[Rule]:
         label = f"{service}/{ep.id}"
         dst = list(ep.addresses)
         for name in ep.names:
             pin = pins.get(name)
             if pin is None:
-                warn(
-                    f"{name} is not pinned: the rules of {label} for it are left out; "
-                    f"run 'nhn-appliance resolve' to pin it"
-                )
+                if name not in unpinned:
+                    unpinned.append(name)
+                omitted.append(f"{label}: {name} is not pinned")
                 continue
             if now is not None and pin_age_days(pin, now) > site.pin_max_age_days:
                 warn(
@@ -76,7 +77,8 @@ def compile_policy(
             if not site.resolvers:
                 omitted.append(f"{label}: the site names no DNS resolvers ([dns] resolvers)")
         if not dst:
-            omitted.append(f"{label}: no address known")
+            if not ep.names:
+                omitted.append(f"{label}: no address known")
             return []
         rules = []
         for zone in ep.zones:
@@ -134,6 +136,13 @@ def compile_policy(
         for ep in catalogue.services[svc_name].endpoints:
             site_rules.extend(expand(svc_name, ep, ""))
     blocks.append(site_rules)
+
+    if unpinned:
+        warnings.insert(
+            0,
+            f"{len(unpinned)} name(s) not pinned, their rules are left out: {', '.join(unpinned)}; "
+            f"run 'nhn-appliance resolve' to pin them"
+        )
 
     ordered: list[Rule] = []
     for block in blocks:

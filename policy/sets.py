@@ -94,7 +94,18 @@ def disjoint(rules: Iterable[Rule], family: int, expand_any: bool = False) -> li
             run_first, run_last, run_segs = lo, hi, segs
         if run_segs:
             pieces.append((run_first, run_last, run_segs))
+        # a rule's port segment may now continue across address pieces: join it
+        open_runs: dict[tuple[int, int, int], list[int]] = {}
+        plane: list[list] = []
         for first, last, segs in pieces:
             for plo, phi, rule in segs:
-                out.append(Element(iface, first, last, proto, plo, phi, rule))
+                key = (plo, phi, id(rule))
+                run = open_runs.get(key)
+                if run is not None and plane[run[0]][1] + 1 == first:
+                    plane[run[0]][1] = last
+                    continue
+                open_runs[key] = [len(plane)]
+                plane.append([first, last, plo, phi, rule])
+        plane.sort(key=lambda x: (x[2], x[0]) if proto == Proto.ANY else (x[0], x[2]))
+        out.extend(Element(iface, f, la, proto, plo, phi, r) for f, la, plo, phi, r in plane)
     return out

@@ -14,6 +14,17 @@ Safety rules built into this module:
   machine-global and other test runs may be going on at the same time.
 
 Requires root, iproute2 (``ip``), and for some helpers ``nft`` and ``dnsmasq``.
+Import it as ``import netns`` (tests/ is on sys.path under pytest's default
+import mode).  A fixture wrapping it looks like::
+
+    @pytest.fixture(scope="session")
+    def lab():
+        if reason := netns.root_ok():
+            pytest.skip(reason)
+        with netns.RouterLab() as lab:
+            yield lab
+
+Never tear down from inside a ``netns()`` block (RouterLab.close() refuses).
 """
 
 from __future__ import annotations
@@ -39,7 +50,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
-import dns.exception
 import dns.message
 import dns.query
 import dns.rdatatype
@@ -49,6 +59,7 @@ __all__ = [
     "RouterLab",
     "Verdict",
     "have",
+    "in_netns",
     "netns",
     "nft",
     "popen_in",
@@ -266,7 +277,8 @@ def _classify(err: int) -> Verdict:
 def _errqueue_errno(sock: socket.socket) -> int:
     """Read one queued ICMP error (IP_RECVERR) and return its errno, or 0."""
     try:
-        _, anc, _, _ = sock.recvmsg(256, 512, MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+        _, anc, _, _ = sock.recvmsg(256, 512,
+                                    MSG_ERRQUEUE | socket.MSG_DONTWAIT)
     except (BlockingIOError, InterruptedError):
         return 0
     for level, kind, data in anc:
@@ -276,6 +288,18 @@ def _errqueue_errno(sock: socket.socket) -> int:
             # struct sock_extended_err starts with __u32 ee_errno
             return struct.unpack_from("=I", data)[0]
     return 0
+
+
+def _set_recverr(sock: socket.socket, family: int) -> None:
+    """Ask for every ICMP error, not just the "hard" ones.
+
+    Also makes UDP report non-fatal errors such as ICMP net-unreachable
+    (otherwise silently ignored, which would look like a drop).
+    """
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+    else:
+        sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
 
 
 def _probe_tcp(family: int, dst: str, port: int, src: str | None,
@@ -288,10 +312,7 @@ def _probe_tcp(family: int, dst: str, port: int, src: str | None,
         # happens every time for IPv6.  With RECVERR the kernel also queues
         # the error on the error queue, which poll() reports as POLLERR at
         # once, so IPv6 admin-prohibited is seen without the 1 s delay.
-        if family == socket.AF_INET6:
-            s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
-        else:
-            s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+        _set_recverr(s, family)
         if src:
             s.bind((src, 0))
         s.setblocking(False)
@@ -322,6 +343,7 @@ def _probe_tcp(family: int, dst: str, port: int, src: str | None,
 def _probe_udp(family: int, dst: str, port: int, src: str | None,
                timeout: float) -> Verdict:
     with socket.socket(family, socket.SOCK_DGRAM) as s:
+        _set_recverr(s, family)
         if src:
             s.bind((src, 0))
         s.settimeout(timeout)
@@ -355,7 +377,9 @@ def probe_flow(ns: str | None, proto: str, dst: str, port: int,
     "stay where you are").  ``src`` binds a source address, e.g. a second
     host address to test source-based rules.  IPv4 and IPv6 both work; IPv6
     TCP rejects are reported at once too (see ``_probe_tcp``), so no long
-    timeout is needed for them.
+    timeout is needed for them.  Both TCP and UDP sockets use IP_RECVERR,
+    so a UDP flow hitting ICMP net-unreachable also says "unreachable"
+    instead of looking like a drop.
     """
     family = (socket.AF_INET6 if ipaddress.ip_address(dst).version == 6
               else socket.AF_INET)
@@ -395,6 +419,14 @@ class RouterLab:
     with ICMP port-unreachable without any listener.  "refused" from site
     therefore means "the router forwarded it".  The router forwards v4 and
     v6 and starts with no firewall; load one with ``nft(lab.ns["rtr"], ...)``.
+
+    Caveat: IPv4 ICMP errors that rtr itself sends for a *missing route*
+    are rate limited by the host-global sysctls net.ipv4.route.error_cost
+    and error_burst (about 1/s per source once a small burst is used up,
+    and the bucket is shared with other ICMP sent to that source).  The
+    lab leaves host-global settings alone, so do not rely on repeated IPv4
+    "unreachable" answers from rtr.  nft rejects and IPv6 are not affected
+    (the per-namespace ICMP rate limits are set to 0).
 
     Use as a context manager (or call ``start()`` and ``close()``).  The
     teardown kills every process left in the namespaces and deletes them,
@@ -480,6 +512,10 @@ class RouterLab:
             sysctl(name, "net.ipv6.conf.all.accept_dad", 0)
         sysctl(ns["rtr"], "net.ipv4.ip_forward", 1)
         sysctl(ns["rtr"], "net.ipv6.conf.all.forwarding", 1)
+        for role in ("hn", "inet"):
+            # Lets a test listen on any address of the far range (IPv6
+            # AnyIP, unlike IPv4, does not make bind() accept them).
+            sysctl(ns[role], "net.ipv6.ip_nonlocal_bind", 1)
 
         # 3. veth pairs, each end created directly in its namespace.
         #    Explicit, distinct ifindexes matter: ifindexes are per
@@ -507,7 +543,11 @@ class RouterLab:
             f"addr add {self.SITE4}/25 dev {self.if_site}",
             f"addr add {self.SITE4_ALT}/25 dev {self.if_site}",
             f"addr add {self.SITE6}/64 dev {self.if_site} nodad",
-            f"addr add {self.SITE6_ALT}/64 dev {self.if_site} nodad",
+            # preferred_lft 0 (deprecated): still usable with bind(), but
+            # never picked as the default source, which is otherwise the
+            # newest address, i.e. this one.
+            f"addr add {self.SITE6_ALT}/64 dev {self.if_site} nodad"
+            " preferred_lft 0",
             f"link set {self.if_site} up",
         ])
         self._ip_batch(ns["rtr"], [

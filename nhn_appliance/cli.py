@@ -1,0 +1,324 @@
+"""The command line: a thin layer over policy, render and probes.
+
+Exit codes: 0 success, 1 a finding (a denied flow under --strict, lint
+findings under --strict, names that could not be pinned), 2 bad input or
+usage. Heavy modules are imported inside the commands so that --help is fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from nhn_appliance import __version__
+from nhn_appliance.errors import ApplianceError
+
+EPILOG_MAIN = """\b
+Examples:
+  nhn-appliance render --target nftables -o /etc/nftables.d/nhn.nft
+  nhn-appliance explain tcp 91.186.66.22 8041
+  nhn-appliance --site kontor.toml resolve
+  nhn-appliance rules show join
+
+Exit codes: 0 success, 1 a finding, 2 bad input or usage.
+"""
+
+
+class Ctx:
+    def __init__(self, site: str | None, rules: str | None, pins: str | None) -> None:
+        self.site_arg, self.rules_arg, self.pins_arg = site, rules, pins
+        self._inputs = None
+
+    def inputs(self):
+        from nhn_appliance.inputs import load_inputs
+
+        if self._inputs is None:
+            self._inputs = load_inputs(self.site_arg, self.rules_arg, self.pins_arg)
+        return self._inputs
+
+    def catalogue(self):
+        from nhn_appliance.inputs import load_catalogue_only
+
+        return load_catalogue_only(self.rules_arg)
+
+
+def _warn(lines) -> None:
+    for line in lines:
+        click.echo(f"warning: {line}", err=True)
+
+
+@click.group(epilog=EPILOG_MAIN, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--site", metavar="PATH", envvar="NHN_APPLIANCE_SITE",
+              help="Site file. Default: ./appliance.toml, else the packaged default site.")
+@click.option("--rules", metavar="DIR", envvar="NHN_APPLIANCE_RULES",
+              help="Catalogue directory. Default: the packaged rules/.")
+@click.option("--pins", metavar="FILE",
+              help="Pinned-names state file. Default: SITE.pins.json beside the site file.")
+@click.version_option(__version__, prog_name="nhn-appliance")
+@click.pass_context
+def cli(ctx: click.Context, site: str | None, rules: str | None, pins: str | None) -> None:
+    """Firewall policy and diagnostics for Norsk Helsenett customer sites.
+
+    Holds NHN's published openings as data (rules/), compiles them for one
+    site (appliance.toml), renders firewall configs and explains verdicts.
+    """
+    ctx.obj = Ctx(site, rules, pins)
+
+
+# -- rules ----------------------------------------------------------------
+@cli.group()
+def rules() -> None:
+    """Look at and check the rules catalogue."""
+
+
+@rules.command("list")
+@click.pass_obj
+def rules_list(obj: Ctx) -> None:
+    """List the catalogue's services.
+
+    \b
+    Example:
+      nhn-appliance rules list
+    """
+    cat = obj.catalogue()
+    width = max(len(n) for n in cat.services)
+    for name, svc in sorted(cat.services.items()):
+        profiles = f", {len(svc.profiles)} profile(s)" if svc.profiles else ""
+        click.echo(f"{name:<{width}}  {len(svc.endpoints):>2} endpoint(s){profiles}  {svc.title}")
+    click.echo(f"QoS classes: {', '.join(cat.qos)}")
+
+
+@rules.command("show")
+@click.argument("service")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def rules_show(obj: Ctx, service: str, as_json: bool) -> None:
+    """Show one service: every endpoint with its zone, ports, QoS and source.
+
+    \b
+    Example:
+      nhn-appliance rules show fjernhjelp
+    """
+    from nhn_appliance.cli_format import service_dict, service_text
+
+    cat = obj.catalogue()
+    svc = cat.services.get(service)
+    if svc is None:
+        raise click.BadParameter(f"unknown service {service!r}; known: {', '.join(sorted(cat.services))}",
+                                 param_hint="SERVICE")
+    click.echo(json.dumps(service_dict(svc), indent=2, ensure_ascii=False) if as_json else service_text(svc))
+
+
+@rules.command("check")
+@click.option("--strict", is_flag=True, help="Exit 1 when lint finds shadowed or overlapping rules.")
+@click.pass_obj
+def rules_check(obj: Ctx, strict: bool) -> None:
+    """Validate the catalogue and the site, and lint the compiled policy.
+
+    \b
+    Example:
+      nhn-appliance --site kontor.toml rules check --strict
+    """
+    from nhn_appliance.policy.lint import lint
+
+    inputs = obj.inputs()
+    cat = inputs.catalogue
+    n_ep = sum(len(s.endpoints) + sum(len(p.endpoints) for p in s.profiles) for s in cat.services.values())
+    click.echo(f"catalogue {cat.directory}: {len(cat.services)} services, {n_ep} endpoints, "
+               f"{len(cat.qos)} QoS classes: ok")
+    policy = inputs.policy()
+    click.echo(f"site {inputs.site.file}: {len(inputs.site.services)} services, "
+               f"{len(policy.rules)} rules: ok")
+    _warn(policy.warnings)
+    findings = [f for f in lint(policy) if f.kind != "empty"]
+    for f in findings:
+        click.echo(f"lint {f.kind}: {f.text}")
+    if strict and findings:
+        sys.exit(1)
+
+
+# -- resolve --------------------------------------------------------------
+@cli.command()
+@click.option("--resolver", "resolvers", multiple=True, metavar="ADDR",
+              help="Ask this resolver instead of the site's [dns] resolvers (repeatable).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Resolver port (default: the site's, 53).")
+@click.option("--timeout", type=click.FloatRange(0.1, 30), default=2.0, show_default=True,
+              help="Seconds to wait for each answer.")
+@click.pass_obj
+def resolve(obj: Ctx, resolvers: tuple[str, ...], port: int | None, timeout: float) -> None:
+    """Pin the catalogue's DNS names to addresses for render.
+
+    Asks the site's resolvers for every name the site's services use and
+    writes the answers, with their TTL and time, to the state file beside the
+    site file. A name that does not resolve keeps its previous pin, if any.
+
+    \b
+    Example:
+      nhn-appliance --site kontor.toml resolve
+    """
+    from nhn_appliance.policy.pins import write_pins
+    from nhn_appliance.probes.resolve import names_for, resolve_names
+
+    inputs = obj.inputs()
+    names = names_for(inputs.catalogue, inputs.site)
+    servers = list(resolvers) or list(inputs.site.resolvers)
+    outcome = resolve_names(names, servers, port or inputs.site.dns_port, timeout)
+    pins = {**inputs.pins, **outcome.pins}
+    write_pins(inputs.pins_path, inputs.site.name, pins)
+    for name, pin in outcome.pins.items():
+        click.echo(f"{name}: {', '.join(pin.addresses)} (ttl {pin.ttl}, from {pin.resolver})")
+    for name, why in outcome.failures.items():
+        kept = " (previous pin kept)" if name in inputs.pins else ""
+        click.echo(f"warning: {name}: {why}{kept}", err=True)
+    click.echo(f"pinned {len(outcome.pins)} of {len(names)} names in {inputs.pins_path}")
+    if outcome.failures:
+        sys.exit(1)
+
+
+# -- policy -----------------------------------------------------------------
+@cli.group()
+def policy() -> None:
+    """Look at the compiled policy of the site."""
+
+
+@policy.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def policy_show(obj: Ctx, as_json: bool) -> None:
+    """Show the site's compiled, normalized rules in evaluation order.
+
+    \b
+    Example:
+      nhn-appliance policy show
+    """
+    from nhn_appliance.cli_format import policy_dict, policy_text
+
+    compiled = obj.inputs().policy()
+    if as_json:
+        click.echo(json.dumps(policy_dict(compiled), indent=2, ensure_ascii=False))
+    else:
+        click.echo(policy_text(compiled))
+        _warn(compiled.warnings)
+
+
+@policy.command("lint")
+@click.option("--strict", is_flag=True, help="Exit 1 when there are findings.")
+@click.pass_obj
+def policy_lint(obj: Ctx, strict: bool) -> None:
+    """Report shadowed, overlapping and empty rules.
+
+    \b
+    Example:
+      nhn-appliance policy lint
+    """
+    from nhn_appliance.policy.lint import lint
+
+    findings = lint(obj.inputs().policy())
+    for f in findings:
+        click.echo(f"{f.kind}: {f.text}")
+    if not findings:
+        click.echo("no findings")
+    if strict and findings:
+        sys.exit(1)
+
+
+# -- explain ----------------------------------------------------------------
+@cli.command()
+@click.argument("proto", type=click.Choice(["tcp", "udp", "icmp"], case_sensitive=False))
+@click.argument("dst")
+@click.argument("port", type=int, required=False)
+@click.option("--src", metavar="ADDR", help="Source address on the LAN (selects a host profile).")
+@click.option("--uplink", type=click.Choice(["helsenett", "internett"]),
+              help="Only this uplink (default: the one that lets the flow out, if any).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--strict", is_flag=True, help="Exit 1 unless the verdict is accept.")
+@click.pass_obj
+def explain(obj: Ctx, proto: str, dst: str, port: int | None, src: str | None,
+            uplink: str | None, as_json: bool, strict: bool) -> None:
+    """Is this flow allowed at the site, by which rule, and on whose word?
+
+    \b
+    Examples:
+      nhn-appliance explain tcp 91.186.66.22 8041
+      nhn-appliance explain udp 91.186.92.30 50000 --json
+      nhn-appliance explain tcp 8.8.8.8 53 --src 192.168.10.50
+    """
+    from nhn_appliance.policy.explain import Flow
+    from nhn_appliance.policy.explain import explain as run_explain
+
+    try:
+        flow = Flow.parse(proto, dst, port, src, uplink)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    verdict = run_explain(obj.inputs().policy(), flow)
+    if as_json:
+        click.echo(json.dumps(verdict.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(verdict.text())
+    if strict and verdict.verdict.value != "accept":
+        sys.exit(1)
+
+
+# -- render -------------------------------------------------------------------
+@cli.command()
+@click.option("--target", "-t", metavar="TARGET",
+              help="nftables or iptables (default: the site's first [render] target).")
+@click.option("-o", "--output", metavar="FILE",
+              help="Write to FILE instead of stdout (iptables: FILE gets IPv4, FILE with .v6 IPv6).")
+@click.option("--list-targets", is_flag=True, help="List the targets and what each covers.")
+@click.pass_obj
+def render(obj: Ctx, target: str | None, output: str | None, list_targets: bool) -> None:
+    """Render the site's firewall configuration.
+
+    \b
+    Examples:
+      nhn-appliance render --target nftables -o nhn.nft && nft -c -f nhn.nft
+      nhn-appliance render --target iptables -o rules.v4   (also writes rules.v6)
+    """
+    from nhn_appliance.render import RENDERERS, get_renderer
+
+    if list_targets:
+        for name, (_, text) in RENDERERS.items():
+            click.echo(f"{name:<10} {text}")
+        return
+    inputs = obj.inputs()
+    target = target or inputs.site.targets[0]
+    renderer = get_renderer(target)
+    compiled = inputs.policy()
+    artifacts = renderer.render(compiled)
+    _warn(compiled.warnings)
+    if output is None:
+        for art in artifacts:
+            if len(artifacts) > 1:
+                click.echo(f"# ==== {art.name} ====")
+            click.echo(art.text, nl=False)
+        return
+    from nhn_appliance.outputs import output_paths, write_all
+
+    paths = output_paths(output, artifacts)
+    write_all(list(zip(paths, (a.text for a in artifacts), strict=True)))
+    for path in paths:
+        click.echo(f"wrote {path}", err=True)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="nhn-appliance", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if exc.exit_code not in (0, 1) else exc.exit_code)
+    except ApplianceError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

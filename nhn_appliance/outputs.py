@@ -1,0 +1,48 @@
+"""Write rendered files so that a failure never leaves half a configuration behind."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from nhn_appliance.errors import UsageError
+
+
+def output_paths(output: str, artifacts) -> list[Path]:
+    """One path per artifact: ``FILE`` for the first, ``FILE`` with ``.v6`` for IPv6."""
+    base = Path(output)
+    paths = []
+    for art in artifacts:
+        if art.family == 6 and len(artifacts) > 1:
+            name = base.name[:-3] + ".v6" if base.name.endswith(".v4") else base.name + ".v6"
+            paths.append(base.with_name(name))
+        else:
+            paths.append(base)
+    return paths
+
+
+def write_all(files: list[tuple[Path, str]]) -> None:
+    """Write every file to a temporary name first, then rename them all."""
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, text in files:
+            if path.is_dir():
+                raise UsageError(f"{path} is a directory; give a file name")
+            if not path.parent.exists():
+                raise UsageError(f"folder {path.parent} does not exist")
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            temps.append((tmp, path))
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+        for tmp, path in temps:
+            os.replace(tmp, path)
+        temps.clear()
+    except OSError as exc:
+        raise UsageError(f"cannot write {exc.filename or ''}: {exc.strerror}") from None
+    finally:
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,82 @@
+"""Pin the catalogue's names: ask the site's resolvers, record answers, TTL and time.
+
+This is the explicit edge step that keeps compile pure: render uses what is
+pinned here and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nhn_appliance.errors import ResolveError
+from nhn_appliance.policy.model import Catalogue, Pin, Site
+from nhn_appliance.policy.pins import now_iso
+
+
+def names_for(catalogue: Catalogue, site: Site) -> list[str]:
+    """Every DNS name the site's services and host profiles need, in order."""
+    profiles = catalogue.profiles
+    endpoints = [ep for s in site.services for ep in catalogue.services[s].endpoints]
+    for name in dict.fromkeys(h.profile for h in site.hosts):
+        endpoints.extend(profiles[name].endpoints)
+    return list(dict.fromkeys(n for ep in endpoints for n in ep.names))
+
+
+@dataclass
+class Outcome:
+    pins: dict[str, Pin] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)  #: name -> why
+
+
+def resolve_names(names: list[str], resolvers: list[str], port: int = 53,
+                  timeout: float = 2.0) -> Outcome:
+    """Resolve A and AAAA for each name at the first resolver that answers."""
+    import dns.exception
+    import dns.flags
+    import dns.message
+    import dns.query
+    import dns.rcode
+    import dns.rdatatype
+
+    if not resolvers:
+        raise ResolveError("the site names no DNS resolvers: add [dns] resolvers to the site file "
+                           "or give --resolver")
+    out = Outcome()
+    unreachable: set[str] = set()
+    for name in names:
+        addresses: list[str] = []
+        ttls: list[int] = []
+        why = ""
+        used = ""
+        for server in resolvers:
+            if server in unreachable:
+                continue
+            try:
+                for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+                    query = dns.message.make_query(name, rdtype)
+                    reply = dns.query.udp(query, server, port=port, timeout=timeout)
+                    if reply.flags & dns.flags.TC:
+                        reply = dns.query.tcp(query, server, port=port, timeout=timeout)
+                    rcode = reply.rcode()
+                    if rcode == dns.rcode.NXDOMAIN:
+                        why = f"NXDOMAIN from {server}"
+                        break
+                    if rcode != dns.rcode.NOERROR:
+                        why = f"{dns.rcode.to_text(rcode)} from {server}"
+                        break
+                    for rrset in reply.answer:
+                        if rrset.rdtype == rdtype:
+                            ttls.append(rrset.ttl)
+                            addresses.extend(r.address for r in rrset)
+                used = server
+                break
+            except (dns.exception.Timeout, OSError) as exc:
+                unreachable.add(server)
+                why = f"no answer from {server} ({type(exc).__name__})"
+        if addresses:
+            out.pins[name] = Pin(name, tuple(sorted(set(addresses))), min(ttls), now_iso(), used)
+        else:
+            out.failures[name] = why or f"no A or AAAA record at {used}"
+    if names and len(unreachable) == len(resolvers):
+        raise ResolveError(f"no resolver answered ({', '.join(resolvers)} port {port}); nothing was pinned")
+    return out

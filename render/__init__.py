@@ -1,0 +1,51 @@
+"""Renderers: spell a compiled Policy in one target's dialect.
+
+A renderer never decides policy. Each target is one module with a Jinja2
+template beside it in ``templates/``, registered here by name and imported
+only when asked for, so the command line stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Protocol
+
+from nhn_appliance.errors import UsageError
+from nhn_appliance.policy.model import Policy
+
+#: target name -> (module, one-line description)
+RENDERERS: dict[str, tuple[str, str]] = {
+    "nftables": (
+        "nhn_appliance.render.nftables",
+        "one 'inet' table for a Linux router (nft -f): interval sets, IPv4 and IPv6",
+    ),
+    "iptables": (
+        "nhn_appliance.render.iptables",
+        "iptables-restore / ip6tables-restore files (the whole filter table)",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One rendered file: a default file name and its text."""
+
+    name: str
+    text: str
+    family: int = 0  #: 4 or 6 for per-family files, 0 when one file holds both
+
+
+class Renderer(Protocol):
+    name: str
+    description: str
+
+    def render(self, policy: Policy) -> list[Artifact]: ...
+
+
+def get_renderer(target: str) -> Renderer:
+    try:
+        module_name, _ = RENDERERS[target]
+    except KeyError:
+        raise UsageError(f"unknown target {target!r}; known: {', '.join(RENDERERS)}") from None
+    return importlib.import_module(module_name).RENDERER
