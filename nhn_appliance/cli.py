@@ -70,7 +70,14 @@ def cli(ctx: click.Context, site: str | None, rules: str | None, pins: str | Non
 # -- rules ----------------------------------------------------------------
 @cli.group()
 def rules() -> None:
-    """Look at and check the rules catalogue."""
+    """Look at and check the rules catalogue.
+
+    \b
+    Examples:
+      nhn-appliance rules list
+      nhn-appliance rules show join --json
+      nhn-appliance --rules ./my-rules rules check --strict
+    """
 
 
 @rules.command("list")
@@ -180,7 +187,13 @@ def resolve(obj: Ctx, resolvers: tuple[str, ...], port: int | None, timeout: flo
 # -- policy -----------------------------------------------------------------
 @cli.group()
 def policy() -> None:
-    """Look at the compiled policy of the site."""
+    """Look at the compiled policy of the site.
+
+    \b
+    Examples:
+      nhn-appliance policy show
+      nhn-appliance --site kontor.toml policy lint --strict
+    """
 
 
 @policy.command("show")
