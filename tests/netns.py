@@ -221,18 +221,34 @@ def nft(ns: str, ruleset: str) -> None:
 
 
 def popen_in(ns: str, argv: Sequence[str],
-             log_path: str | os.PathLike[str]) -> subprocess.Popen:
+             log_path: str | os.PathLike[str],
+             timeout: float = 5.0) -> subprocess.Popen:
     """Start a server inside ``ns`` with stdout+stderr going to ``log_path``.
 
     ``ip netns exec`` execs the command, so ``proc.pid`` is the server
     itself.  start_new_session keeps terminal signals (Ctrl-C) away from it,
-    so the harness decides when it stops.
+    so the harness decides when it stops.  Returns only once the process
+    sits in ``ns`` (or has exited): otherwise a teardown right after start
+    would not see it in ``ip netns pids`` and would leave it running.
     """
     with open(log_path, "ab") as log:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             ["ip", "netns", "exec", ns, *argv],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
+    target = _ns_ino(f"/run/netns/{ns}")
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            if _ns_ino(f"/proc/{proc.pid}/ns/net") == target:
+                return proc
+        except OSError:
+            pass  # between fork and exec, or just exited
+        time.sleep(0.001)
+    if proc.poll() is None:
+        stop(proc)
+        raise RuntimeError(f"{argv[0]} did not enter netns {ns}")
+    return proc  # exited already; the caller reads the log
 
 
 def stop(proc: subprocess.Popen, timeout: float = 5.0) -> int | None:
@@ -656,10 +672,9 @@ class RouterLab:
                     os.kill(pid, sig)
             deadline = time.monotonic() + grace
             while time.monotonic() < deadline:
-                for pid in pids:  # reap our own children, if any
-                    with contextlib.suppress(ChildProcessError, OSError):
-                        os.waitpid(pid, os.WNOHANG)
-                # zombies have no netns link, so they drop out of the list
+                # Zombies have no netns link, so they drop out of the list;
+                # we do not reap them here, because a Popen owner would then
+                # see returncode 0 instead of the signal.
                 if not [p for p in cls._ns_pids(name) if p != me]:
                     return
                 time.sleep(0.01)
