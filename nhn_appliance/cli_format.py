@@ -6,6 +6,8 @@ from nhn_appliance.policy.addresses import format_ports, format_span
 from nhn_appliance.policy.explain import describe_rule
 from nhn_appliance.policy.model import Endpoint, Policy, Rule, Service
 
+PAST = {"accept": "accepted", "drop": "dropped", "reject": "rejected"}
+
 
 def _flows(ep: Endpoint) -> str:
     return "; ".join(p if not ports else f"{p} {format_ports(ports)}" for p, ports in ep.flows)
@@ -122,7 +124,7 @@ def policy_text(p: Policy) -> str:
         f"site {p.site} ({p.site_file})",
         f"  LAN {', '.join(p.lan_interfaces)}: {', '.join(format_span(s) for s in p.lan_prefixes)}",
         f"  uplinks: {ups}",
-        f"  outbound {p.outbound}: anything not listed is {p.default_action}ed",
+        f"  outbound {p.outbound}: anything not listed is {PAST[p.default_action.value]}",
     ]
     scopes = [(b.name, f"profile {b.name} for {', '.join(b.host_names)} (else {b.otherwise})")
               for b in p.profiles] + [("", "LAN")]

@@ -41,20 +41,20 @@ def parse_address(text: str) -> Span:
         if int(b) < int(a):
             raise ValueError(f"range {text!r} is written backwards; write {b}-{a}")
         return Span(a.version, int(a), int(b))
+    if "/" in raw:
+        try:
+            net = ipaddress.ip_network(raw, strict=True)
+        except ValueError as exc:
+            if "host bits set" in str(exc):
+                fixed = ipaddress.ip_network(raw, strict=False)
+                raise ValueError(f"{text!r} has host bits set; did you mean {fixed}?") from None
+            raise ValueError(f"{text!r} is not a valid address; write {ADDRESS_FORMS}") from None
+        return Span(net.version, int(net.network_address), int(net.broadcast_address))
     try:
-        if "/" in raw:
-            try:
-                net = ipaddress.ip_network(raw, strict=True)
-            except ValueError as exc:
-                if "host bits set" in str(exc):
-                    fixed = ipaddress.ip_network(raw, strict=False)
-                    raise ValueError(f"{text!r} has host bits set; did you mean {fixed}?") from None
-                raise
-            return Span(net.version, int(net.network_address), int(net.broadcast_address))
         addr = ipaddress.ip_address(raw)
-        return Span(addr.version, int(addr), int(addr))
     except ValueError:
         raise ValueError(f"{text!r} is not a valid address; write {ADDRESS_FORMS}") from None
+    return Span(addr.version, int(addr), int(addr))
 
 
 def parse_ip(text: str) -> Span:
