@@ -48,6 +48,11 @@ def parse_address(text: str) -> Span:
             if "host bits set" in str(exc):
                 fixed = ipaddress.ip_network(raw, strict=False)
                 raise ValueError(f"{text!r} has host bits set; did you mean {fixed}?") from None
+            host, _, length = raw.partition("/")
+            limit = 128 if ":" in host else 32
+            if length.isdigit() and int(length) > limit:
+                raise ValueError(f"{text!r} has prefix length /{length}; IPv{4 if limit == 32 else 6} "
+                                 f"allows /0 to /{limit}") from None
             raise ValueError(f"{text!r} is not a valid address; write {ADDRESS_FORMS}") from None
         return Span(net.version, int(net.network_address), int(net.broadcast_address))
     try:

@@ -44,7 +44,7 @@ def read_toml(path: Path, display: str, error: type[InputError]) -> dict[str, An
         text = str(exc)
         match = re.search(r"\(at line (\d+), column (\d+)\)", text)
         where = f"line {match.group(1)}" if match else ""
-        if "overwrite" in text or "redefine" in text.lower():
+        if "overwrite" in text or "redefine" in text.lower() or "twice" in text:
             key = _key_on_line(data, int(match.group(1))) if match else ""
             what = f"duplicate key {key!r}" if key else "duplicate key"
             raise error(display, where, f"{what}: TOML allows each key only once per table") from None

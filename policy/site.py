@@ -81,7 +81,7 @@ def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
     if dup:
         raise uplinks_node.fail(f"interface {sorted(dup)[0]!r} is used twice (LAN and uplinks must differ)")
 
-    hosts = []
+    hosts: list[Host] = []
     profiles = catalogue.profiles
     for node in root.get("host").list():
         node.table({"name", "addresses", "profile"}, required=("name", "addresses", "profile"))
@@ -97,8 +97,14 @@ def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
                 raise anode.fail(
                     f"{anode.value} is outside the LAN prefixes, so the firewall would never see it"
                 )
+            owner = next((h.name for h in hosts if addr in h.addresses), None)
+            if owner:
+                raise anode.fail(f"{anode.value} is already host {owner!r}; a host has one profile")
             addrs.append(addr)
-        hosts.append(Host(node.get("name").name(), tuple(addrs), profile))
+        name = node.get("name").name()
+        if any(h.name == name for h in hosts):
+            raise node.get("name").fail(f"host name {name!r} is used twice")
+        hosts.append(Host(name, tuple(addrs), profile))
 
     dns = root.get("dns").table({"resolvers", "port", "pin_max_age_days"}) if root.has("dns") else root.get("dns")
     resolvers = []

@@ -56,7 +56,7 @@ def test_parse_address_accepts_the_forms_nhn_writes(text: str, expected: Span) -
 @pytest.mark.parametrize(
     ("text", "gist"),
     [
-        ("83.118.128.0/33", "'83.118.128.0/33' is not a valid address"),
+        ("83.118.128.0/33", "'83.118.128.0/33' has prefix length /33; IPv4 allows /0 to /32"),
         ("10.0.0.1/8", "host bits set; did you mean 10.0.0.0/8?"),
         ("2001:db8::1/32", "did you mean 2001:db8::/32?"),
         ("91.186.92.32-91.186.92.28", "written backwards; write 91.186.92.28-91.186.92.32"),
@@ -75,7 +75,7 @@ def test_parse_address_rejects_with_a_useful_message(text: str, gist: str) -> No
 
 def test_parse_address_error_lists_the_allowed_forms() -> None:
     with pytest.raises(ValueError) as info:
-        parse_address("83.118.128.0/33")
+        parse_address("83.118.128.0/abc")
     assert "a CIDR (83.118.128.0/28)" in str(info.value)
 
 

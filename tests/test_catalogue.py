@@ -131,7 +131,7 @@ INVALID_CATALOGUES = [
         "catalogue_bad_cidr",
         "svc.toml",
         "endpoint[0].addresses[1]",
-        "'83.118.128.0/33' is not a valid address",
+        "'83.118.128.0/33' has prefix length /33",
     ),
     (
         "catalogue_host_bits",
