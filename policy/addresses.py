@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from functools import lru_cache
 
 from nhn_appliance.policy.model import PortRange, Span
 
@@ -94,15 +95,23 @@ def _ip(family: int, value: int) -> str:
 
 def span_cidrs(span: Span) -> list[str]:
     """The span as the fewest CIDR blocks (a host prints without /32 or /128)."""
+    return list(_span_cidrs(span))
+
+
+@lru_cache(maxsize=16384)
+def _span_cidrs(span: Span) -> tuple[str, ...]:
+    """Cached: renderers print the same catalogue spans for every site and
+    target, and ipaddress.summarize_address_range is slow."""
     maxlen = 32 if span.family == 4 else 128
     first = ipaddress.ip_address(span.first) if span.family == 4 else ipaddress.IPv6Address(span.first)
     last = ipaddress.ip_address(span.last) if span.family == 4 else ipaddress.IPv6Address(span.last)
     out = []
     for net in ipaddress.summarize_address_range(first, last):
         out.append(str(net.network_address) if net.prefixlen == maxlen else str(net))
-    return out
+    return tuple(out)
 
 
+@lru_cache(maxsize=16384)
 def format_span(span: Span) -> str:
     """One token: a host, a CIDR when the span is exactly one, else ``a-b``."""
     cidrs = span_cidrs(span)

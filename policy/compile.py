@@ -5,7 +5,8 @@ every renderer must keep and that :mod:`explain` evaluates:
 
 1. one block per profile (hosts with an isolation list), then the site's LAN;
 2. inside a block: accept rules for every protocol, accept rules with ports,
-   then explicit rejects (known-wrong hosts), then the block's default.
+   then explicit rejects (known-wrong hosts; every protocol before those with
+   ports, as the nftables sets are looked up), then the block's default.
 
 Accept rules never conflict, so their relative order only decides which rule
 a packet is attributed to (the first); rejects come after every accept so an
@@ -174,12 +175,12 @@ def _zone_interfaces(site: Site) -> dict[Zone, tuple[str, ...]]:
 
 
 def _order_block(rules: list[Rule]) -> list[Rule]:
-    """Accept-any, accept-with-ports, reject; exact duplicates removed."""
+    """Accept-any, accept-with-ports, reject-any, reject-with-ports; exact duplicates removed."""
 
     def rank(r: Rule) -> int:
         if r.action == Action.ACCEPT:
             return 0 if r.proto == Proto.ANY else 1
-        return 2
+        return 2 if r.proto == Proto.ANY else 3
 
     seen: set[tuple] = set()
     out = []

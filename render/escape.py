@@ -10,6 +10,7 @@ RouterOS and PowerShell alike.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 #: characters kept as they are; everything else becomes "_"
 _UNSAFE = re.compile(r"[^A-Za-z0-9 .,:/_@()+=\-æøåÆØÅ]")
@@ -18,6 +19,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9 .,:/_@()+=\-æøåÆØÅ]")
 _READABLE = str.maketrans({";": ",", "[": "(", "]": ")", "{": "(", "}": ")", "'": None, '"': None})
 
 
+@lru_cache(maxsize=16384)
 def comment(text: str, limit: int = 120) -> str:
     """A one-line comment with no quotes, backslashes, semicolons, braces or '#'."""
     out = _UNSAFE.sub("_", " ".join(str(text).split()).translate(_READABLE))
