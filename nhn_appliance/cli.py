@@ -277,30 +277,50 @@ def explain(obj: Ctx, proto: str, dst: str, port: int | None, src: str | None,
 # -- render -------------------------------------------------------------------
 @cli.command()
 @click.option("--target", "-t", metavar="TARGET",
-              help="nftables or iptables (default: the site's first [render] target).")
+              help="A target from --list-targets (default: the site's first [render] target).")
+@click.option("-O", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="A target option (see --list-targets), repeatable.")
 @click.option("-o", "--output", metavar="FILE",
               help="Write to FILE instead of stdout (iptables: FILE gets IPv4, FILE with .v6 IPv6).")
 @click.option("--list-targets", is_flag=True, help="List the targets and what each covers.")
 @click.pass_obj
-def render(obj: Ctx, target: str | None, output: str | None, list_targets: bool) -> None:
+def render(obj: Ctx, target: str | None, options: tuple[str, ...], output: str | None,
+           list_targets: bool) -> None:
     """Render the site's firewall configuration.
+
+    Several files (iptables per family, windows per use) go to FILE and
+    files named after it; without -o they are printed one after another.
 
     \b
     Examples:
       nhn-appliance render --target nftables -o nhn.nft && nft -c -f nhn.nft
       nhn-appliance render --target iptables -o rules.v4   (also writes rules.v6)
+      nhn-appliance render --list-targets
     """
     from nhn_appliance.render import RENDERERS, get_renderer
 
     if list_targets:
         for name, (_, text) in RENDERERS.items():
             click.echo(f"{name:<10} {text}")
+            r = get_renderer(name)
+            for key, help_text in r.options.items():
+                click.echo(f"{'':<10}   option {key}: {help_text}")
+            for limit in r.limits:
+                click.echo(f"{'':<10}   cannot: {limit}")
         return
     inputs = obj.inputs()
     target = target or inputs.site.targets[0]
     renderer = get_renderer(target)
+    opts = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or key not in renderer.options:
+            known = ", ".join(renderer.options) or "none"
+            raise click.BadParameter(f"{item!r}: target {target} takes options {known} (KEY=VALUE)",
+                                     param_hint="-O/--option")
+        opts[key] = value
     compiled = inputs.policy()
-    artifacts = renderer.render(compiled)
+    artifacts = renderer.render(compiled, opts)
     _warn(compiled.warnings)
     if output is None:
         for art in artifacts:

@@ -10,15 +10,22 @@ from nhn_appliance.errors import UsageError
 
 
 def output_paths(output: str, artifacts) -> list[Path]:
-    """One path per artifact: ``FILE`` for the first, ``FILE`` with ``.v6`` for IPv6."""
+    """One path per artifact, all named after ``FILE``.
+
+    The first artifact goes to FILE; an IPv6 twin to FILE with ``.v4``
+    replaced by ``.v6`` (or ``.v6`` added); any other to ``STEM-NAME.SUFFIX``
+    (``nhn.ps1`` and ``nhn-fjernhjelp-leverandor.ps1``).
+    """
     base = Path(output)
     paths = []
-    for art in artifacts:
-        if art.family == 6 and len(artifacts) > 1:
+    for i, art in enumerate(artifacts):
+        if i == 0:
+            paths.append(base)
+        elif art.family == 6:
             name = base.name[:-3] + ".v6" if base.name.endswith(".v4") else base.name + ".v6"
             paths.append(base.with_name(name))
         else:
-            paths.append(base)
+            paths.append(base.with_name(f"{base.stem}-{Path(art.name).stem}{base.suffix}"))
     return paths
 
 

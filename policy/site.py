@@ -15,9 +15,8 @@ TOP_KEYS = {"site", "lan", "uplinks", "host", "dns", "render", "qos", "probe"}
 SITE_KEYS = {"name", "title", "outbound", "blocked_action", "services"}
 PROBE_KEYS = {"timeout", "concurrency", "deadline", "ntp_servers", "pac_url", "proxy", "test_urls"}
 UPLINK_ZONES = ("helsenett", "internett")
-#: every render target the command line knows; the renderers register themselves
-#: in nhn_appliance.render, this list only validates the site file
-KNOWN_TARGETS = ("nftables", "iptables")
+#: every render target the command line knows (the registry in nhn_appliance.render)
+KNOWN_TARGETS = ("nftables", "iptables", "cisco-ios", "junos", "routeros", "windows")
 
 
 def packaged_site() -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Protocol
 
 from nhn_appliance.errors import UsageError
@@ -23,6 +24,22 @@ RENDERERS: dict[str, tuple[str, str]] = {
     "iptables": (
         "nhn_appliance.render.iptables",
         "iptables-restore / ip6tables-restore files (the whole filter table)",
+    ),
+    "cisco-ios": (
+        "nhn_appliance.render.cisco_ios",
+        "Cisco IOS / IOS XE: named extended ACLs with object-groups per uplink, MQC QoS",
+    ),
+    "junos": (
+        "nhn_appliance.render.junos",
+        "JunOS 'set' commands: firewall filters with prefix-lists, class of service",
+    ),
+    "routeros": (
+        "nhn_appliance.render.routeros",
+        "MikroTik RouterOS: address-lists, forward filter rules, DSCP mangle (idempotent)",
+    ),
+    "windows": (
+        "nhn_appliance.render.windows",
+        "PowerShell with New-NetFirewallRule (one group, idempotent), NetQosPolicy DSCP",
     ),
 }
 
@@ -39,8 +56,12 @@ class Artifact:
 class Renderer(Protocol):
     name: str
     description: str
+    #: options the target takes (``render -O KEY=VALUE``): name -> help text
+    options: dict[str, str]
+    #: what the target cannot express, said by ``render --list-targets``
+    limits: tuple[str, ...]
 
-    def render(self, policy: Policy) -> list[Artifact]: ...
+    def render(self, policy: Policy, options: Mapping[str, str] | None = None) -> list[Artifact]: ...
 
 
 def get_renderer(target: str) -> Renderer:

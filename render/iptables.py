@@ -11,6 +11,7 @@ rule, a range counting two), so the rule count stays small.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from nhn_appliance.policy.addresses import format_ip, format_ports, span_cidrs
@@ -90,7 +91,10 @@ class IptablesRenderer:
     name = "iptables"
     description = "iptables-restore and ip6tables-restore files (whole filter table)"
 
-    def render(self, policy: Policy) -> list[Artifact]:
+    options: dict[str, str] = {}
+    limits: tuple[str, ...] = ()
+
+    def render(self, policy: Policy, options: Mapping[str, str] | None = None) -> list[Artifact]:
         out = []
         for family in (4, 6):
             if family in policy.families():

@@ -11,6 +11,7 @@ counter each.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from nhn_appliance.policy.addresses import format_span
@@ -89,7 +90,10 @@ class NftablesRenderer:
     name = "nftables"
     description = "one 'inet' table (nft -f), interval sets with per-element counters"
 
-    def render(self, policy: Policy) -> list[Artifact]:
+    options: dict[str, str] = {}
+    limits: tuple[str, ...] = ()
+
+    def render(self, policy: Policy, options: Mapping[str, str] | None = None) -> list[Artifact]:
         sets: list[NftSet] = []
         families = policy.families()
         lan_sets = []
