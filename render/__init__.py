@@ -15,7 +15,7 @@ from typing import Protocol
 from nhn_appliance.errors import UsageError
 from nhn_appliance.policy.model import Policy
 
-#: target name -> (module, one-line description)
+#: target name -> (module, one-line description); policy.site.KNOWN_TARGETS mirrors the keys
 RENDERERS: dict[str, tuple[str, str]] = {
     "nftables": (
         "nhn_appliance.render.nftables",
@@ -24,22 +24,6 @@ RENDERERS: dict[str, tuple[str, str]] = {
     "iptables": (
         "nhn_appliance.render.iptables",
         "iptables-restore / ip6tables-restore files (the whole filter table)",
-    ),
-    "cisco-ios": (
-        "nhn_appliance.render.cisco_ios",
-        "Cisco IOS / IOS XE: named extended ACLs with object-groups per uplink, MQC QoS",
-    ),
-    "junos": (
-        "nhn_appliance.render.junos",
-        "JunOS 'set' commands: firewall filters with prefix-lists, class of service",
-    ),
-    "routeros": (
-        "nhn_appliance.render.routeros",
-        "MikroTik RouterOS: address-lists, forward filter rules, DSCP mangle (idempotent)",
-    ),
-    "windows": (
-        "nhn_appliance.render.windows",
-        "PowerShell with New-NetFirewallRule (one group, idempotent), NetQosPolicy DSCP",
     ),
 }
 
