@@ -7,11 +7,12 @@ it to that.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from nhn_appliance.policy.addresses import format_ip, format_ports, format_span, parse_ip
 from nhn_appliance.policy.compile import rule_covers
 from nhn_appliance.policy.model import Action, Policy, Rule, Span, Uplink, Zone
+from nhn_appliance.policy.qos import classify
 
 FLOW_PROTOCOLS = ("tcp", "udp", "icmp")
 
@@ -60,6 +61,8 @@ class Verdict:
     uplink: Uplink | None
     profile: str
     reason: str
+    qos: str | None = None  #: the class an accepted flow is marked with (policy.qos)
+    dscp: int | None = None
 
     def as_dict(self) -> dict:
         r = self.rule
@@ -77,7 +80,8 @@ class Verdict:
             "rule_id": r.id if r else None,
             "source": r.source if r else None,
             "note": r.note if r and r.note else None,
-            "qos": r.qos if r else None,
+            "qos": self.qos,
+            "dscp": self.dscp,
             "uplink": self.uplink.zone.value if self.uplink else None,
             "interface": self.uplink.interface if self.uplink else None,
             "profile": self.profile or None,
@@ -89,10 +93,12 @@ class Verdict:
         lines = [f"{self.flow.describe()} -> {self.verdict.value}{via}"]
         if self.rule:
             lines.append(f"  rule:    {describe_rule(self.rule)}")
-            lines.append(f"  service: {self.rule.service}, zone {self.rule.zone}, QoS {self.rule.qos}")
+            lines.append(f"  service: {self.rule.service}, zone {self.rule.zone}")
             lines.append(f"  source:  {self.rule.source}")
             if self.rule.note:
                 lines.append(f"  note:    {self.rule.note}")
+        if self.qos:
+            lines.append(f"  QoS:     {self.qos} (DSCP {self.dscp})")
         lines.append(f"  why:     {self.reason}")
         return "\n".join(lines)
 
@@ -105,6 +111,16 @@ def describe_rule(r: Rule) -> str:
 
 
 def explain(policy: Policy, flow: Flow) -> Verdict:
+    """The verdict for one flow, with the QoS class it is marked with if accepted."""
+    verdict = _verdict(policy, flow)
+    if verdict.verdict == Action.ACCEPT:
+        cls = classify(policy, flow.proto, flow.dst.family, flow.dst.first, flow.port)
+        if cls is not None:
+            verdict = replace(verdict, qos=cls.name, dscp=cls.dscp)
+    return verdict
+
+
+def _verdict(policy: Policy, flow: Flow) -> Verdict:
     fam, dst = flow.dst.family, flow.dst.first
     profile = ""
     default = policy.default_action

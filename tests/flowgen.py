@@ -11,7 +11,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from nhn_appliance.policy.explain import Flow, explain
-from nhn_appliance.policy.model import Action, Policy, Span, Zone
+from nhn_appliance.policy.model import Policy, Span, Zone
 
 
 def _edges(policy: Policy, family: int) -> list[int]:
@@ -61,8 +61,7 @@ def flows(policy: Policy, families: tuple[int, ...] = (4,), with_uplink: bool = 
 
 
 def expected(policy: Policy, flow: Flow) -> tuple[str, str | None]:
-    """(verdict, QoS class of an accepted flow) as explain gives them."""
+    """(verdict, QoS class) as explain gives them; the class is None when the
+    flow is not accepted or no LAN rule classifies it (it is not re-marked)."""
     v = explain(policy, flow)
-    if v.verdict != Action.ACCEPT:
-        return v.verdict.value, None
-    return "accept", v.rule.qos if v.rule else "standard"
+    return v.verdict.value, v.qos
