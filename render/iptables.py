@@ -1,11 +1,12 @@
 """iptables: ``iptables-restore`` (IPv4) and ``ip6tables-restore`` (IPv6) files.
 
-Each file is a whole ``filter`` table, the form that iptables-persistent's
+Each file holds whole ``filter`` and ``mangle`` tables, the form that iptables-persistent's
 ``rules.v4``/``rules.v6`` hold: FORWARD does the site policy, INPUT and OUTPUT
 are left as ACCEPT with no rules (the router's own protection is not this
 policy's business). The chain layout mirrors the nftables one; address
 ranges use ``-m iprange`` and ports ``-m multiport`` (at most 15 ports per
-rule, a range counting two), so the rule count stays small.
+rule, a range counting two), so the rule count stays small. The mangle table
+marks traffic leaving by an uplink with its QoS class's DSCP.
 """
 
 from __future__ import annotations
@@ -70,14 +71,41 @@ def _rule_lines(rule: Rule, chain: str) -> list[str]:
                 lines.append(f"-A {chain} -o {iface} {dst} {note} -j {target}")
                 continue
             for chunk in _port_chunks(rule.ports):
-                if len(chunk) == 1:
-                    p = chunk[0]
-                    port = f"--dport {p.lo}" if p.lo == p.hi else f"--dport {p.lo}:{p.hi}"
-                    match = f"-m {rule.proto} {port}"
-                else:
-                    match = f"-m multiport --dports {format_ports(chunk, ':')}"
+                match = _ports_match(rule.proto, chunk)
                 lines.append(f"-A {chain} -o {iface} -p {rule.proto} {dst} {match} {note} -j {target}")
     return lines
+
+
+def _qos_lines(policy: Policy, family: int) -> list[str]:
+    """DSCP marking in the mangle table, one rule per LAN accept rule.
+
+    DSCP is not a terminating target, so the rules run in reverse policy
+    order: the last one to match, which is the first rule of the policy,
+    sets the final DSCP, as :mod:`nhn_appliance.policy.qos` defines.
+    """
+    lines: list[str] = []
+    seen: set[tuple] = set()
+    for rule in reversed([r for r in policy.scope_rules("") if r.action == Action.ACCEPT and r.family == family]):
+        key = (rule.proto, rule.dst, rule.ports, rule.qos)
+        if key in seen:
+            continue
+        seen.add(key)
+        cls = policy.qos[rule.qos]
+        note = f'-m comment --comment "{comment(f"{rule.id} {cls.name}", 200)}"'
+        for span in rule.dst:
+            dst = _addr_match(span, "d")
+            chunks = [()] if rule.proto == Proto.ANY else _port_chunks(rule.ports)
+            for chunk in chunks:
+                match = f"-p {rule.proto} {_ports_match(rule.proto, chunk)} " if chunk else ""
+                lines.append(f"-A NHN-QOS {match}{dst} {note} -j DSCP --set-dscp {cls.dscp}")
+    return lines
+
+
+def _ports_match(proto: str, chunk: tuple[PortRange, ...]) -> str:
+    if len(chunk) == 1:
+        p = chunk[0]
+        return f"-m {proto} --dport {p.lo}" if p.lo == p.hi else f"-m {proto} --dport {p.lo}:{p.hi}"
+    return f"-m multiport --dports {format_ports(chunk, ':')}"
 
 
 @dataclass
@@ -144,6 +172,8 @@ class IptablesRenderer:
             forward=forward,
             lan=lan,
             chains=chains,
+            lan_ifaces=policy.lan_interfaces,
+            qos=_qos_lines(policy, family),
         )
 
 

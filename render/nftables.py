@@ -6,7 +6,8 @@ the LAN, sends profile hosts to their own chain and the rest of the LAN to the
 for "every protocol" destinations (``oifname . daddr``) and one for
 port-specific ones (``oifname . daddr . l4proto . dport``), then applies its
 default. Set elements carry a comment naming service and source, and a
-counter each.
+counter each. A postrouting chain at mangle priority marks traffic leaving
+by an uplink with its QoS class's DSCP (:mod:`nhn_appliance.policy.qos`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 from nhn_appliance.policy.addresses import format_span
 from nhn_appliance.policy.model import Action, Policy, Proto, Rule, Span
+from nhn_appliance.policy.qos import marks
 from nhn_appliance.policy.sets import Element, disjoint
 from nhn_appliance.render import Artifact
 from nhn_appliance.render.escape import comment, identifier
@@ -86,6 +88,49 @@ def _scope_sets(policy: Policy, prefix: str, rules: list[Rule], scope: Scope, se
             scope.lookups.append(f"{match} @{name} {verdict}")
 
 
+@dataclass
+class QosMap:
+    name: str
+    type: str
+    match: str
+    elements: list[str]
+
+
+def _qos(policy: Policy) -> tuple[list[QosMap], list[tuple[str, str, str]]]:
+    """Verdict maps that send each packet to its class's marking chain.
+
+    nft 1.0.6 cannot set DSCP from a map directly, so each element jumps to
+    a two-line chain per class and family. tcp/udp look up address . proto .
+    port (pieces for any-protocol rules are in that map too); every other
+    protocol looks up the address alone.
+    """
+    maps: list[QosMap] = []
+    used: dict[tuple[int, str], tuple[str, str, str]] = {}
+    for family in (4, 6):
+        pieces = marks(policy, family)
+        for kind in ("svc", "any"):
+            chosen = [m for m in pieces if (m.proto != Proto.ANY) == (kind == "svc")]
+            if not chosen:
+                continue
+            elements = []
+            for m in chosen:
+                chain = f"mark{family}_{identifier(m.qos.name)}"
+                used[(family, m.qos.name)] = (chain, f"{'ip' if family == 4 else 'ip6'} dscp set {m.qos.dscp}",
+                                              f"{m.qos.name} DSCP {m.qos.dscp} ({m.qos.source})")
+                addr = format_span(Span(family, m.first, m.last))
+                port = str(m.plo) if m.plo == m.phi else f"{m.plo}-{m.phi}"
+                key = f"{addr} . {m.proto.value} . {port}" if kind == "svc" else addr
+                elements.append(f'{key} comment "{comment(_label(m.rule), 100)}" : goto {chain}')
+            if kind == "svc":
+                typ = f"{ADDR_TYPE[family]} . inet_proto . inet_service : verdict"
+                match = f"meta l4proto {{ tcp, udp }} {DADDR[family]} . meta l4proto . th dport"
+            else:
+                typ = f"{ADDR_TYPE[family]} : verdict"
+                match = f"meta l4proto != {{ tcp, udp }} {DADDR[family]}"
+            maps.append(QosMap(f"qos_{kind}{family}", typ, match, elements))
+    return maps, [used[k] for k in sorted(used)]
+
+
 class NftablesRenderer:
     name = "nftables"
     description = "one 'inet' table (nft -f), interval sets with per-element counters"
@@ -136,8 +181,11 @@ class NftablesRenderer:
         _scope_sets(policy, "site", list(policy.scope_rules("")), site_scope, sets)
         scopes.append(site_scope)
 
+        qos_maps, qos_chains = _qos(policy)
         text = render_template(
             "nftables.j2",
+            qos_maps=qos_maps,
+            qos_chains=qos_chains,
             table=TABLE,
             policy=policy,
             families=families,

@@ -1,0 +1,150 @@
+"""QoS marking in a real kernel: a packet of each class leaves with its DSCP.
+
+The rendered nftables or iptables files are loaded into the lab router; the
+site sends one packet per flow with DSCP CS1 preset, and a raw packet socket
+on the far side of the uplink veth reads the DSCP that arrived. Classified
+flows must carry their class's DSCP (the same class explain reports);
+unclassified flows must keep CS1 (nothing is re-marked).
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import socket
+import struct
+import time
+from pathlib import Path
+
+import pytest
+
+import netns
+from nhn_appliance.inputs import load_inputs
+from nhn_appliance.policy.explain import Flow, explain
+from nhn_appliance.render import get_renderer
+
+pytestmark = pytest.mark.kernel
+
+CASE = Path(__file__).parent / "cases" / "qos"
+PRESET = 8  # CS1, what the client sets itself
+ETH_P_ALL = 0x0003
+
+# (proto, dst, port, the uplink it leaves by, expected DSCP)
+FLOWS = [
+    ("tcp", "203.0.113.10", 5060, "hn", 46),      # sanntid: first rule wins the overlap
+    ("tcp", "203.0.113.11", 5060, "hn", 24),      # signalering (outside sanntid's host)
+    ("tcp", "203.0.113.10", 443, "hn", 24),       # signalering
+    ("udp", "203.0.113.10", 3478, "hn", 24),      # signalering, udp
+    ("tcp", "203.0.113.10", 3478, "hn", PRESET),  # tcp on a udp-only port: not classified
+    ("udp", "203.0.113.10", 40000, "hn", 34),     # interaktiv-video, range start
+    ("udp", "203.0.113.10", 49999, "hn", 34),     # range end
+    ("udp", "203.0.113.10", 50000, "hn", PRESET),  # just past the range
+    ("udp", "203.0.113.70", 9, "hn", 26),         # any-protocol rule, udp
+    ("tcp", "203.0.113.79", 22, "hn", 26),        # any-protocol rule, last address
+    ("tcp", "203.0.113.80", 22, "hn", PRESET),    # just past the /28
+    ("udp", "203.0.113.200", 50500, "inet", 34),  # internet uplink
+    ("udp", "203.0.113.201", 50500, "inet", PRESET),
+    ("tcp", "2001:db8:a::10", 443, "hn", 26),     # IPv6
+    ("tcp", "2001:db8:a::11", 443, "hn", PRESET),
+]
+
+
+def _lab_site(lab, tmp: Path) -> Path:
+    text = (CASE / "site.toml").read_text().format(lan=lab.if_lan, hn=lab.if_hn, inet=lab.if_inet)
+    path = tmp / "site.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module", params=["nftables", "iptables"])
+def router(request, tmp_path_factory):
+    backend = request.param
+    tool = "nft" if backend == "nftables" else "iptables-restore"
+    reason = netns.root_ok() or (None if netns.have(tool) else f"{tool} is not installed")
+    if reason:
+        pytest.skip(reason)
+    tmp = tmp_path_factory.mktemp(backend)
+    with netns.RouterLab() as lab:
+        inputs = load_inputs(str(_lab_site(lab, tmp)), str(CASE / "rules"), str(tmp / "none.pins.json"))
+        policy = inputs.policy()
+        for art in get_renderer(backend).render(policy):
+            path = tmp / art.name
+            path.write_text(art.text)
+            if backend == "nftables":
+                argv = ["nft", "-f", str(path)]
+            else:
+                argv = ["iptables-restore" if art.family == 4 else "ip6tables-restore", str(path)]
+            proc = netns.run_in(lab.ns["rtr"], argv)
+            assert proc.returncode == 0, proc.stderr
+        yield lab, policy
+
+
+def _sniffer(lab, role: str) -> socket.socket:
+    """A raw packet socket on the far end of an uplink veth (made inside that namespace)."""
+    iface = lab.if_hn_peer if role == "hn" else lab.if_inet_peer
+    with netns.netns(lab.ns[role]):
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        sock.bind((iface, 0))
+    sock.settimeout(0.2)
+    return sock
+
+
+def _send(lab, proto: str, dst: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    with netns.netns(lab.ns["site"]):
+        sock = socket.socket(family, kind)
+    try:
+        if family == socket.AF_INET:
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, PRESET << 2)
+        else:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, PRESET << 2)
+        if proto == "tcp":
+            sock.setblocking(False)
+            err = sock.connect_ex((dst, port))
+            assert err in (0, errno.EINPROGRESS), errno.errorcode.get(err, err)
+            time.sleep(0.05)  # the SYN is on the wire
+        else:
+            sock.sendto(b"nhn-qos-test", (dst, port))
+    finally:
+        sock.close()
+
+
+def _dscp_seen(sock: socket.socket, proto: str, dst: str, port: int, limit: float = 1.0) -> int | None:
+    """DSCP of the first frame to (dst, port, proto), or None within ``limit`` seconds."""
+    want = ipaddress.ip_address(dst).packed
+    number = 6 if proto == "tcp" else 17
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            frame = sock.recv(2048)
+        except TimeoutError:
+            continue
+        ethertype = struct.unpack("!H", frame[12:14])[0]
+        if ethertype == 0x0800:
+            ihl = (frame[14] & 0x0F) * 4
+            tos, nxt, daddr, l4 = frame[15], frame[23], frame[30:34], 14 + ihl
+        elif ethertype == 0x86DD:
+            tos = ((frame[14] & 0x0F) << 4) | (frame[15] >> 4)
+            nxt, daddr, l4 = frame[20], frame[38:54], 54
+        else:
+            continue
+        if nxt == number and daddr == want and struct.unpack("!H", frame[l4 + 2:l4 + 4])[0] == port:
+            return tos >> 2
+    return None
+
+
+@pytest.mark.parametrize("proto,dst,port,role,dscp", FLOWS,
+                         ids=[f"{p}-{d}-{n}" for p, d, n, _, _ in FLOWS])
+def test_packet_leaves_with_its_class_dscp(router, proto, dst, port, role, dscp) -> None:
+    lab, policy = router
+    verdict = explain(policy, Flow.parse(proto, dst, port))
+    # the class explain reports is the one the kernel must mark
+    assert verdict.verdict.value == "accept"
+    assert (verdict.dscp if verdict.dscp is not None else PRESET) == dscp
+    sniffer = _sniffer(lab, role)
+    try:
+        _send(lab, proto, dst, port)
+        assert _dscp_seen(sniffer, proto, dst, port) == dscp
+    finally:
+        sniffer.close()
