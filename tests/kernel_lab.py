@@ -1,0 +1,418 @@
+"""Shared set-up of the kernel tests: a RouterLab, the lab site and the flows.
+
+The three kernel test modules (nftables, iptables, property) each build one
+lab per module with the ``kernel_lab`` fixture defined here (import it into
+the module; pytest uses fixtures imported into a test module). The lab is
+tests/netns.py's RouterLab plus a third site address, 198.51.100.4, for the
+lab's drop profile; the site file is tests/cases/lab/site.toml with the
+random interface names of that lab filled in.
+
+Rules are rendered with the real command line (``python -m
+nhn_appliance.cli``) and loaded into the router namespace; flows are real
+packets from the site namespace. A verdict from the kernel is mapped to a
+policy action: "refused"/"open" = accept (the far kernel answered),
+"admin-prohibited" = reject, "timeout" = drop.
+
+Only documentation addresses are used (198.51.100.0/24, 203.0.113.0/24,
+2001:db8::/32), and packets never leave the lab's namespaces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import os
+import secrets
+import string
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import netns as nn  # tests/ is on sys.path (pytest's default import mode)
+import pytest
+from nhn_appliance.policy.explain import Flow, Verdict, explain
+from nhn_appliance.policy.model import Action, Policy, Zone
+
+from nhn_appliance.inputs import load_inputs
+
+TESTS = Path(__file__).parent
+LAB_DIR = TESTS / "cases" / "lab"
+LAB_RULES = LAB_DIR / "rules"
+SITE_TEMPLATE = LAB_DIR / "site.toml"
+
+#: the lab's third site address, bound to the "videoutstyr" (drop) profile
+VIDEO_HOST4 = "198.51.100.4"
+#: a drop can only ever end as "timeout", so its wait is short
+DROP_TIMEOUT = 0.3
+#: accepted and rejected flows answer at once; this only bounds a wrong answer
+ANSWER_TIMEOUT = 1.0
+
+KERNEL_TO_ACTION: dict[str, Action] = {
+    "refused": Action.ACCEPT,
+    "open": Action.ACCEPT,
+    "admin-prohibited": Action.REJECT,
+    "timeout": Action.DROP,
+}
+
+#: RouterLab's routes: which uplink (and so which zone) a destination leaves by
+LAB_ZONES: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Zone], ...] = (
+    (ipaddress.ip_network(nn.RouterLab.HN_NET4), Zone.HELSENETT),
+    (ipaddress.ip_network(nn.RouterLab.HN_NET6), Zone.HELSENETT),
+    (ipaddress.ip_network(nn.RouterLab.INET_NET4), Zone.INTERNETT),
+    (ipaddress.ip_network(nn.RouterLab.INET_NET6), Zone.INTERNETT),
+)
+
+
+def lab_zone(dst: str) -> Zone:
+    """The zone RouterLab's routing picks for ``dst`` (only lab ranges are valid)."""
+    addr = ipaddress.ip_address(dst)
+    for net, zone in LAB_ZONES:
+        if addr.version == net.version and addr in net:
+            return zone
+    raise ValueError(f"{dst} is not routed by the lab (203.0.113.0/24, 2001:db8:a::/48, b::/48)")
+
+
+def default_src(dst: str) -> str:
+    return nn.RouterLab.SITE6 if ":" in dst else nn.RouterLab.SITE4
+
+
+# --------------------------------------------------------------------------
+# The flows every backend is held to
+# --------------------------------------------------------------------------
+
+ACCEPT, REJECT, DROP = Action.ACCEPT, Action.REJECT, Action.DROP
+PROFILE4, PROFILE6 = nn.RouterLab.SITE4_ALT, nn.RouterLab.SITE6_ALT
+
+
+@dataclass(frozen=True)
+class Case:
+    """One flow from the site and the verdict the lab catalogue gives it.
+
+    ``rule`` optionally names the rule explain must attribute the flow to
+    (where two services overlap, the first one in the site's order).
+    """
+
+    proto: str
+    dst: str
+    port: int
+    expect: Action
+    src: str | None = None
+    rule: str | None = None
+
+    @property
+    def source(self) -> str:
+        return self.src or default_src(self.dst)
+
+    @property
+    def id(self) -> str:
+        src = f"-from-{self.src}" if self.src else ""
+        return f"{self.proto}-{self.dst}-p{self.port}{src}-{self.expect.value}"
+
+    @property
+    def timeout(self) -> float:
+        return DROP_TIMEOUT if self.expect == Action.DROP else ANSWER_TIMEOUT
+
+
+C = Case  # short, for the table below
+
+# Expectations are written out from the lab catalogue (tests/cases/lab/rules),
+# not derived from explain, so explain is held to them as much as the kernel.
+FLOWS: tuple[Case, ...] = (
+    # Join range 203.0.113.28-.32 (helsenett): both ends, just outside.
+    C("tcp", "203.0.113.28", 443, ACCEPT, rule="join/helsenett-signalering"),
+    C("tcp", "203.0.113.32", 5061, ACCEPT),
+    C("tcp", "203.0.113.27", 443, REJECT),
+    C("tcp", "203.0.113.33", 443, REJECT),
+    C("tcp", "203.0.113.29", 80, ACCEPT),
+    # tcp vs udp on the same port
+    C("tcp", "203.0.113.30", 1720, ACCEPT),
+    C("udp", "203.0.113.30", 1720, REJECT),
+    C("udp", "203.0.113.30", 1719, ACCEPT),
+    C("tcp", "203.0.113.30", 1719, REJECT),
+    C("udp", "203.0.113.31", 5060, ACCEPT),
+    C("tcp", "203.0.113.31", 5060, ACCEPT),
+    C("udp", "203.0.113.31", 5061, REJECT),
+    # media port edges: tcp 40000-49999, udp 40000-54999
+    C("tcp", "203.0.113.30", 39999, REJECT),
+    C("tcp", "203.0.113.30", 40000, ACCEPT, rule="join/helsenett-media"),
+    C("tcp", "203.0.113.30", 49999, ACCEPT),
+    C("tcp", "203.0.113.30", 50000, REJECT),
+    C("udp", "203.0.113.30", 39999, REJECT),
+    C("udp", "203.0.113.30", 40000, ACCEPT),
+    C("udp", "203.0.113.30", 49999, ACCEPT),
+    C("udp", "203.0.113.30", 50000, ACCEPT),
+    C("udp", "203.0.113.28", 54999, ACCEPT),
+    C("udp", "203.0.113.32", 55000, REJECT),
+    # remote support shares 203.0.113.30 and tcp 443 with Join (Join is first)
+    C("tcp", "203.0.113.30", 8041, ACCEPT, rule="fjernhjelp/helsenett"),
+    C("tcp", "203.0.113.30", 443, ACCEPT, rule="join/helsenett-signalering"),
+    C("tcp", "203.0.113.29", 8041, REJECT),
+    C("udp", "203.0.113.30", 8041, REJECT),
+    # the "zone uncertain" /28 at 203.0.113.64 (both zones, routed via hn)
+    C("tcp", "203.0.113.64", 443, ACCEPT, rule="join/usikker-sone-signalering"),
+    C("tcp", "203.0.113.79", 5061, ACCEPT),
+    C("tcp", "203.0.113.63", 443, REJECT),
+    C("tcp", "203.0.113.80", 443, REJECT),
+    C("udp", "203.0.113.79", 54999, ACCEPT),
+    C("udp", "203.0.113.64", 55000, REJECT),
+    # internet: /27 at 203.0.113.160 and the range .228-.234
+    C("tcp", "203.0.113.160", 443, ACCEPT, rule="join/internett-signalering"),
+    C("tcp", "203.0.113.191", 1720, ACCEPT),
+    C("tcp", "203.0.113.159", 443, REJECT),
+    C("tcp", "203.0.113.192", 443, REJECT),
+    C("udp", "203.0.113.228", 50000, ACCEPT, rule="join/internett-media"),
+    C("udp", "203.0.113.234", 40000, ACCEPT),
+    C("udp", "203.0.113.227", 50000, REJECT),
+    C("udp", "203.0.113.235", 50000, REJECT),
+    C("tcp", "203.0.113.222", 8041, ACCEPT, rule="fjernhjelp/internett"),
+    C("tcp", "203.0.113.222", 8040, REJECT),
+    C("udp", "203.0.113.222", 8041, REJECT),
+    # every protocol to a /28, and to one host
+    C("udp", "203.0.113.96", 9, ACCEPT, rule="videokonferanse/helsenett"),
+    C("tcp", "203.0.113.111", 65535, ACCEPT),
+    C("tcp", "203.0.113.95", 9, REJECT),
+    C("udp", "203.0.113.112", 9, REJECT),
+    C("tcp", "203.0.113.120", 12345, ACCEPT, rule="betalingsterminal/betalingsaksess"),
+    # the known-wrong host: rejected by its own rule, not the default
+    C("tcp", "203.0.113.121", 443, REJECT, rule="betalingsterminal/secure-access-feil"),
+    C("udp", "203.0.113.121", 5060, REJECT, rule="betalingsterminal/secure-access-feil"),
+    # a reject with ports over .120-.123: the accept-any host .120 still wins
+    C("tcp", "203.0.113.120", 9100, ACCEPT, rule="betalingsterminal/betalingsaksess"),
+    C("tcp", "203.0.113.122", 9100, REJECT, rule="betalingsterminal/gammel-port"),
+    C("tcp", "203.0.113.121", 9100, REJECT, rule="betalingsterminal/secure-access-feil"),
+    C("udp", "203.0.113.122", 9100, REJECT),
+    # a port list longer than one iptables multiport match (15 slots)
+    C("tcp", "203.0.113.40", 21, ACCEPT, rule="portliste/mange-porter"),
+    C("tcp", "203.0.113.40", 22, REJECT),
+    C("tcp", "203.0.113.40", 5001, ACCEPT),
+    C("tcp", "203.0.113.40", 5002, REJECT),
+    C("tcp", "203.0.113.40", 6000, ACCEPT),
+    C("tcp", "203.0.113.40", 7000, ACCEPT),
+    C("tcp", "203.0.113.40", 6999, REJECT),
+    C("udp", "203.0.113.40", 7000, REJECT),
+    # the site's resolvers (site_addresses = "resolvers")
+    C("udp", "203.0.113.53", 53, ACCEPT, rule="dns/resolvere"),
+    C("tcp", "203.0.113.53", 53, ACCEPT),
+    C("udp", "203.0.113.53", 54, REJECT),
+    C("udp", "203.0.113.54", 53, REJECT),
+    # IPv6
+    C("tcp", "2001:db8:a::90", 8041, ACCEPT, rule="fjernhjelp/helsenett"),
+    C("tcp", "2001:db8:a::91", 8041, REJECT),
+    C("tcp", "2001:db8:b::22", 443, ACCEPT, rule="fjernhjelp/internett"),
+    C("udp", "2001:db8:b:185::1", 50000, ACCEPT, rule="join/internett-media"),
+    C("udp", "2001:db8:b:185:ffff:ffff:ffff:ffff", 54999, ACCEPT),
+    C("udp", "2001:db8:b:186::", 50000, REJECT),
+    C("udp", "2001:db8:b:184:ffff:ffff:ffff:ffff", 50000, REJECT),
+    C("udp", "2001:db8:a::53", 53, ACCEPT, rule="dns/resolvere"),
+    # outbound blocked: the site's default
+    C("tcp", "203.0.113.200", 22, REJECT),
+    C("udp", "203.0.113.5", 123, REJECT),
+    C("tcp", "2001:db8:b::99", 22, REJECT),
+    # every protocol to an IPv6 /64
+    C("tcp", "2001:db8:a:96::1", 443, ACCEPT, rule="videokonferanse/helsenett"),
+    C("udp", "2001:db8:a:96:ffff:ffff:ffff:ffff", 9, ACCEPT),
+    C("udp", "2001:db8:a:97::", 9, REJECT),
+    # the support machine's profile: DNS anywhere, the support host, no more
+    C("udp", "203.0.113.200", 53, ACCEPT, src=PROFILE4, rule="fjernhjelp/dns"),
+    C("tcp", "203.0.113.5", 53, ACCEPT, src=PROFILE4),
+    C("tcp", "203.0.113.222", 8041, ACCEPT, src=PROFILE4, rule="fjernhjelp/hjelp-internett"),
+    C("tcp", "203.0.113.30", 443, REJECT, src=PROFILE4),
+    C("tcp", "203.0.113.222", 80, REJECT, src=PROFILE4),
+    C("udp", "203.0.113.200", 54, REJECT, src=PROFILE4),
+    C("udp", "203.0.113.112", 9, ACCEPT, src=PROFILE4, rule="fjernhjelp/lokale-adresser"),
+    C("tcp", "203.0.113.119", 65535, ACCEPT, src=PROFILE4),
+    C("tcp", "203.0.113.120", 22, REJECT, src=PROFILE4),
+    C("tcp", "203.0.113.240", 22, ACCEPT, src=PROFILE4, rule="fjernhjelp/lokale-adresser"),
+    C("udp", "203.0.113.255", 1, ACCEPT, src=PROFILE4),
+    C("tcp", "203.0.113.239", 22, REJECT, src=PROFILE4),
+    C("tcp", "203.0.113.240", 22, REJECT),
+    C("udp", "2001:db8:b::1", 53, ACCEPT, src=PROFILE6),
+    C("tcp", "2001:db8:b::22", 443, ACCEPT, src=PROFILE6),
+    C("tcp", "2001:db8:a::90", 8041, REJECT, src=PROFILE6),
+    # the video equipment's profile drops everything but its /28
+    C("tcp", "203.0.113.100", 443, ACCEPT, src=VIDEO_HOST4),
+    C("tcp", "203.0.113.30", 443, DROP, src=VIDEO_HOST4),
+    C("udp", "203.0.113.200", 53, DROP, src=VIDEO_HOST4),
+)
+
+
+# --------------------------------------------------------------------------
+# The lab
+# --------------------------------------------------------------------------
+
+
+def skip_reason(*tools: str) -> str | None:
+    """Why the kernel tests cannot run here, or None."""
+    if reason := nn.root_ok():
+        return reason
+    for tool in tools:
+        if not nn.have(tool):
+            return f"{tool} is not installed"
+    return None
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real command line in a fresh interpreter; fail loudly."""
+    # NHN_APPLIANCE_SITE/_RULES would silently replace the defaults under test
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NHN_APPLIANCE_")}
+    res = subprocess.run([sys.executable, "-m", "nhn_appliance.cli", *args], cwd=cwd, env=env,
+                         capture_output=True, text=True, timeout=60)
+    if res.returncode != 0:
+        raise AssertionError(
+            f"nhn-appliance {' '.join(args)} exited {res.returncode}:\n{res.stderr}")
+    return res
+
+
+@dataclass
+class KernelLab:
+    lab: nn.RouterLab
+    site: Path
+    workdir: Path
+    policy: Policy
+    #: the kernel's ICMP bucket is host-wide here: stay well under 1000 errors/s
+    paced: bool = False
+
+    @property
+    def rtr(self) -> str:
+        return self.lab.ns["rtr"]
+
+    def render(self, target: str) -> list[Path]:
+        """Render the lab site with the CLI; returns the files written."""
+        out = self.workdir / ("lab.nft" if target == "nftables" else "rules.v4")
+        cli("--rules", str(LAB_RULES), "--site", str(self.site),
+            "render", "-t", target, "-o", str(out))
+        files = [out] + ([out.with_name("rules.v6")] if target == "iptables" else [])
+        for f in files:
+            assert f.is_file(), f"render -t {target} did not write {f}"
+        return files
+
+    def run_rtr(self, argv: list[str]) -> str:
+        res = nn.run_in(self.rtr, argv)
+        if res.returncode != 0:
+            raise AssertionError(f"{' '.join(argv)} failed in the router namespace:\n{res.stderr}")
+        return res.stdout
+
+    def kernel(self, case: Case) -> Action | str:
+        """Send the flow; the action the kernel took, or the raw verdict if none fits."""
+        if self.paced:
+            time.sleep(0.004)
+        got = nn.probe_flow(self.lab.ns["site"], case.proto, case.dst, case.port,
+                            src=case.source, timeout=case.timeout)
+        return KERNEL_TO_ACTION.get(got, got)
+
+    def explain(self, case: Case) -> Verdict:
+        flow = Flow.parse(case.proto, case.dst, case.port, case.source, lab_zone(case.dst).value)
+        return explain(self.policy, flow)
+
+    def check(self, case: Case) -> None:
+        """Kernel and explain both give the catalogue's verdict for ``case``."""
+        kernel = self.kernel(case)
+        said = self.explain(case)
+        rule = said.rule.id if said.rule else None
+        assert (kernel, said.verdict) == (case.expect, case.expect), (
+            f"{case.id}: expected {case.expect}, kernel gave {kernel}, "
+            f"explain gave {said.verdict} ({said.reason})")
+        if case.rule is not None:
+            assert rule == case.rule, f"{case.id}: explain attributes it to {rule}, not {case.rule}"
+
+
+def write_site(lab: nn.RouterLab, path: Path) -> Path:
+    """The lab site file with this lab's interface names filled in."""
+    text = string.Template(SITE_TEMPLATE.read_text(encoding="utf-8")).substitute(
+        lan=lab.if_lan, hn=lab.if_hn, inet=lab.if_inet)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def lift_icmp_limit(lab: nn.RouterLab) -> bool:
+    """Lift the ICMP error rate limit in the namespaces that answer flows.
+
+    RouterLab turns off the per-destination limit, but every namespace also
+    has a token bucket for all ICMP errors (net.ipv4.icmp_msgs_per_sec and
+    _burst, 1000/s and 50, shared by IPv6). Flows sent back to back outrun it,
+    and a reject or port-unreachable that is not sent looks like a drop. The
+    bucket is per namespace only since Linux 6.12; False if it is not here.
+    """
+    try:
+        for role in ("rtr", "hn", "inet"):
+            nn.sysctl(lab.ns[role], "net.ipv4.icmp_msgs_per_sec", 1_000_000)
+            nn.sysctl(lab.ns[role], "net.ipv4.icmp_msgs_burst", 1_000_000)
+    except OSError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def open_lab(workdir: Path) -> Iterator[KernelLab]:
+    """A started RouterLab with the lab site written for it; always torn down."""
+    with nn.RouterLab() as lab:
+        paced = not lift_icmp_limit(lab)
+        # the third site address for the drop profile (same /25 as the others)
+        nn.run_in(lab.ns["site"], ["ip", "addr", "add", f"{VIDEO_HOST4}/25", "dev", lab.if_site],
+                  check=True)
+        site = write_site(lab, workdir / "site.toml")
+        policy = load_inputs(str(site), str(LAB_RULES), str(workdir / "pins.json")).policy()
+        yield KernelLab(lab, site, workdir, policy, paced)
+
+
+@pytest.fixture(scope="module")
+def kernel_lab(request: pytest.FixtureRequest,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelLab]:
+    """One lab per test module; the module sets ``KERNEL_TOOLS`` it needs."""
+    tools = getattr(request.module, "KERNEL_TOOLS", ())
+    if reason := skip_reason(*tools):
+        pytest.skip(reason)
+    with open_lab(tmp_path_factory.mktemp("kernel-lab")) as kl:
+        yield kl
+
+
+@contextlib.contextmanager
+def scratch_netns() -> Iterator[str]:
+    """A fresh, empty namespace (no links) for syntax checks; always deleted."""
+    name = f"nk{secrets.token_hex(3)}-chk"
+    subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True, timeout=10)
+    try:
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
+
+
+# --------------------------------------------------------------------------
+# nftables counters
+# --------------------------------------------------------------------------
+
+
+def _nft_text(value: object) -> str:
+    """One part of an element's key as nft writes it in its text syntax."""
+    if isinstance(value, dict) and "range" in value:
+        lo, hi = value["range"]
+        return f"{lo}-{hi}"
+    if isinstance(value, dict) and "prefix" in value:
+        return f"{value['prefix']['addr']}/{value['prefix']['len']}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class NftElement:
+    key: tuple[str, ...]  #: e.g. ("np1234ab-hn", "203.0.113.28-203.0.113.32", "udp", "5060")
+    comment: str
+    packets: int
+
+
+def nft_set_elements(kl: KernelLab, name: str) -> list[NftElement]:
+    """The elements of an nftables set in the router, with their counters."""
+    out = kl.run_rtr(["nft", "-j", "list", "set", "inet", "nhn_appliance", name])
+    sets = [item["set"] for item in json.loads(out)["nftables"] if "set" in item]
+    assert len(sets) == 1, f"nft printed {len(sets)} sets named {name}"
+    elements = []
+    for item in sets[0].get("elem", []):
+        body = item["elem"]
+        val = body["val"]
+        parts = val["concat"] if isinstance(val, dict) and "concat" in val else [val]
+        elements.append(NftElement(tuple(_nft_text(p) for p in parts), body.get("comment", ""),
+                                   body.get("counter", {}).get("packets", 0)))
+    return elements
