@@ -23,7 +23,15 @@ RENDERERS: dict[str, tuple[str, str]] = {
     ),
     "iptables": (
         "nhn_appliance.render.iptables",
-        "iptables-restore / ip6tables-restore files (the whole filter table)",
+        "iptables-restore / ip6tables-restore files (whole filter and mangle tables)",
+    ),
+    "routeros": (
+        "nhn_appliance.render.routeros",
+        "MikroTik RouterOS script: address-lists, forward filter, DSCP mangle (idempotent)",
+    ),
+    "windows": (
+        "nhn_appliance.render.windows",
+        "PowerShell: New-NetFirewallRule in one group (idempotent), New-NetQosPolicy DSCP",
     ),
 }
 

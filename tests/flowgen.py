@@ -11,7 +11,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from nhn_appliance.policy.explain import Flow, explain
-from nhn_appliance.policy.model import Policy, Span, Zone
+from nhn_appliance.policy.model import Policy, Proto, Span, Zone
 
 
 def _edges(policy: Policy, family: int) -> list[int]:
@@ -65,3 +65,32 @@ def expected(policy: Policy, flow: Flow) -> tuple[str, str | None]:
     flow is not accepted or no LAN rule classifies it (it is not re-marked)."""
     v = explain(policy, flow)
     return v.verdict.value, v.qos
+
+
+def edge_flows(policy: Policy, with_uplink: bool = True) -> list[Flow]:
+    """Every flow at the edge of a rule or LAN prefix: its first and last
+    address and port, and one off either side, for every protocol, source
+    profile and uplink. :func:`flows` draws address and port apart, so it
+    seldom hits a port-specific opening; this list always does."""
+    out = set()
+    top = {4: (1 << 32) - 1, 6: (1 << 128) - 1}
+    lan = {p.family for p in policy.lan_prefixes}
+    uplinks = [u.zone for u in policy.uplinks] if with_uplink else [None]
+    targets = [(r.family, r.dst, r.proto, r.ports, r.profile) for r in policy.rules]
+    targets += [(p.family, (p,), Proto.ANY, (), b) for p in policy.lan_prefixes
+                for b in ["", *(x.name for x in policy.profiles)]]
+    for family, spans, proto, ports, profile in targets:
+        srcs = [h for b in policy.profiles if b.name == profile for h in b.hosts if h.family == family]
+        if family not in lan or (profile and not srcs):
+            continue
+        pts = sorted({v for p in ports for v in (p.lo - 1, p.lo, p.hi, p.hi + 1) if 0 <= v <= 65535}
+                     or {0, 53, 65535})
+        for span in spans:
+            for dst in (v for v in (span.first - 1, span.first, span.last, span.last + 1)
+                        if 0 <= v <= top[family]):
+                for pr in ([proto.value] if proto != Proto.ANY else ["tcp", "udp"]):
+                    for port in pts:
+                        for src in srcs or [None]:
+                            for up in uplinks:
+                                out.add(Flow(pr, Span(family, dst, dst), port, src, up))
+    return sorted(out, key=repr)

@@ -15,6 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from nhn_appliance.policy.site import KNOWN_TARGETS
+from nhn_appliance.render import RENDERERS
 from click.testing import CliRunner
 from nhn_appliance.policy.catalogue import load_catalogue
 
@@ -307,7 +310,14 @@ def test_explain_bad_input_exits_2(run, args: list[str], gist: str) -> None:
 def test_render_list_targets(run) -> None:
     code, out, _ = run("render", "--list-targets")
     assert code == 0
-    assert [line.split()[0] for line in out.splitlines()] == ["nftables", "iptables"]
+    names = [line.split()[0] for line in out.splitlines() if not line.startswith(" ")]
+    assert names == list(RENDERERS)
+    # each target says what it cannot express
+    assert "cannot: " in out and "option " in out
+
+
+def test_site_targets_and_renderer_registry_agree() -> None:
+    assert KNOWN_TARGETS == tuple(RENDERERS)
 
 
 def test_render_to_stdout_uses_the_sites_first_target(run) -> None:

@@ -119,7 +119,7 @@ def test_hostile_catalogue_renders_same_statements_as_a_clean_one(tmp_path: Path
 
 
 @pytest.mark.kernel
-@pytest.mark.parametrize("target", sorted(RENDERERS))
+@pytest.mark.parametrize("target", ["iptables", "nftables"])
 def test_real_parsers_accept_hostile_output(tmp_path: Path, target: str) -> None:
     reason = netns.root_ok()
     tool = {"nftables": "nft", "iptables": "iptables-restore"}[target]

@@ -1,0 +1,314 @@
+"""Windows target: golden files, an independent reader of the PowerShell, injection.
+
+The reader below knows the Windows Firewall and policy-based QoS, not the
+renderer: it tokenizes each command line as PowerShell does (single-quoted
+strings with doubled quotes, comma arrays, ``-Param`` names), then evaluates
+an outbound flow the way Windows does: any matching Block rule blocks, else
+any matching Allow rule allows, else the profile's default outbound action
+(Allow unless the script sets Block). QoS: the DSCP of the matching
+``New-NetQosPolicy``; the policies must never disagree on a flow.
+
+Windows does not tell drop from reject, so verdicts are compared as allow
+vs block. A PC has no uplinks: flows have none (``with_uplink=False``), and
+the site-PC script is used for flows without a source, a profile's script
+for flows from that profile's hosts. Traffic inside the LAN never reaches
+the router, which passes it ("within the LAN"); the scripts allow it too, so
+for destinations in the LAN prefixes the expected verdict is allow.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tempfile
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+
+import pytest
+from flowgen import edge_flows, expected, flows
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from nhn_appliance.policy.addresses import parse_address
+from nhn_appliance.policy.catalogue import load_catalogue
+from nhn_appliance.policy.compile import compile_policy
+from nhn_appliance.policy.explain import Flow
+from nhn_appliance.policy.model import Action, Host, Proto, Site, Span, Uplink, Zone
+from nhn_appliance.policy.pins import read_pins
+from nhn_appliance.policy.qos import classify
+from nhn_appliance.policy.site import load_site
+from nhn_appliance.render.windows import RENDERER, ps
+
+from nhn_appliance.errors import UsageError
+
+
+# rejects overlapping openings, an open site, a profile with its own reject
+from render_cases import HOSTILE, REPO, TESTS, policy  # noqa: E402
+
+
+
+# -- the reader ---------------------------------------------------------------
+Q = "'\u2018\u2019\u201a\u201b"  # PowerShell's single-quote characters
+TOKEN = re.compile(rf"\s*(?:(?P<q>[{Q}](?:[^{Q}\r\n]|[{Q}]{{2}})*[{Q}])|(?P<sep>[,|])|(?P<word>[^\s,|{Q}]+))")
+
+
+def tokens(line: str) -> list[tuple[str, str]]:
+    """(kind, text) pairs; a quoted string comes back unquoted. Fails on anything else."""
+    out, pos = [], 0
+    while pos < len(line.rstrip()):
+        m = TOKEN.match(line, pos)
+        assert m and m.end() > pos, f"cannot read {line[pos:]!r}"
+        kind = m.lastgroup
+        text = m.group(kind)
+        if kind == "q":
+            text = re.sub(rf"[{Q}]([{Q}])", r"\1", text[1:-1])
+        out.append((kind, text))
+        pos = m.end()
+    return out
+
+
+def command(line: str) -> tuple[str, dict[str, list[str] | bool], list[str]]:
+    """A command line: its name, -Param values (a comma list, or True for a switch; positional
+    arguments under "_"), and the words of the pipeline after it."""
+    toks = tokens(line)
+    assert toks[0][0] == "word"
+    params: dict[str, list[str] | bool] = {}
+    i = 1
+    while i < len(toks):
+        kind, text = toks[i]
+        if (kind, text) == ("sep", "|"):
+            return toks[0][1], params, [t for k, t in toks[i + 1:]]
+        key = "_"
+        if kind == "word" and text.startswith("-"):
+            key, i = text[1:], i + 1
+        values: list[str] = []
+        while i < len(toks) and not (toks[i][0] == "word" and toks[i][1].startswith("-")) and toks[i][1] != "|":
+            assert toks[i][0] in ("q", "word"), line
+            values.append(toks[i][1])
+            i += 1
+            if i < len(toks) and toks[i] == ("sep", ","):
+                i += 1
+            elif key != "_":
+                break
+        assert key not in params, line
+        params[key] = values or True
+    return toks[0][1], params, []
+
+
+def _addr_in(entry: str, family: int, ip: int) -> bool:
+    if entry.lower() == "any":
+        return True
+    if "-" in entry:
+        a, b = (ipaddress.ip_address(x) for x in entry.split("-"))
+        return a.version == family and int(a) <= ip <= int(b)
+    net = ipaddress.ip_network(entry, strict=False)
+    return net.version == family and int(net.network_address) <= ip <= int(net.broadcast_address)
+
+
+def _port_in(entry: str, port: int) -> bool:
+    lo, _, hi = entry.partition("-")
+    return int(lo) <= port <= int(hi or lo)
+
+
+class WindowsHost:
+    """A PC after running one script: its outbound firewall and QoS policies."""
+
+    def __init__(self, text: str) -> None:
+        self.default_block = False
+        self.rules: list[dict] = []
+        self.qos: list[dict] = []
+        for line in text.splitlines():
+            if line.split(" ", 1)[0] not in ("Set-NetFirewallProfile", "New-NetFirewallRule", "New-NetQosPolicy"):
+                continue  # comments, the removal of earlier items, the proxy, messages
+            name, params, _ = command(line)
+            if name == "Set-NetFirewallProfile" and params.get("DefaultOutboundAction") == ["Block"]:
+                self.default_block = True
+            elif name == "New-NetFirewallRule":
+                self.rules.append(params)
+            elif name == "New-NetQosPolicy":
+                self.qos.append(params)
+
+    @staticmethod
+    def _fw_match(r: dict, proto: str, family: int, ip: int, port: int) -> bool:
+        if r.get("Direction") != ["Outbound"] or r.get("Enabled", ["True"]) != ["True"]:
+            return False
+        if r.get("Protocol", ["Any"])[0].lower() not in ("any", proto, {"tcp": "6", "udp": "17"}[proto]):
+            return False
+        if not any(_addr_in(a, family, ip) for a in r.get("RemoteAddress", ["Any"])):
+            return False
+        return "RemotePort" not in r or any(_port_in(p, port) for p in r["RemotePort"])
+
+    def allows(self, proto: str, family: int, ip: int, port: int) -> bool:
+        hits = [r["Action"][0] for r in self.rules if self._fw_match(r, proto, family, ip, port)]
+        if "Block" in hits:  # Block rules win over Allow rules, whatever the order
+            return False
+        return "Allow" in hits or not self.default_block
+
+    def dscp(self, proto: str, family: int, ip: int, port: int) -> set[int]:
+        out = set()
+        for q in self.qos:
+            if not _addr_in(q["IPDstPrefixMatchCondition"][0], family, ip):
+                continue
+            if q.get("IPProtocolMatchCondition", ["Both"])[0].lower() not in ("both", proto):
+                continue
+            if "IPDstPortMatchCondition" in q and int(q["IPDstPortMatchCondition"][0]) != port:
+                continue
+            if "IPDstPortStartMatchCondition" in q and not (
+                    int(q["IPDstPortStartMatchCondition"][0]) <= port <= int(q["IPDstPortEndMatchCondition"][0])):
+                continue
+            out.add(int(q["DSCPAction"][0]))
+        return out
+
+
+@cache
+def hosts(case: str) -> dict[str, WindowsHost]:
+    return {a.name.removesuffix(".ps1"): WindowsHost(a.text) for a in RENDERER.render(policy(case))}
+
+
+def check(case: str, flow: Flow) -> None:
+    pol = policy(case)
+    want, cls = expected(pol, flow)
+    fam, dst = flow.dst.family, flow.dst.first
+    if any(p.family == fam and p.first <= dst <= p.last for p in pol.lan_prefixes):
+        want = "accept"  # within the LAN: the router passes it, and so does every script
+        c = classify(pol, flow.proto, fam, dst, flow.port)
+        cls = c.name if c else None
+    script = "site-pc"
+    if flow.src is not None:
+        script = next(b.name for b in pol.profiles
+                      if any(h.family == fam and h.first <= flow.src.first <= h.last for h in b.hosts))
+    pc = hosts(case)[script]
+    assert pc.allows(flow.proto, fam, dst, flow.port) == (want == "accept"), (script, flow, want)
+    if want == "accept":
+        got = pc.dscp(flow.proto, fam, dst, flow.port)
+        assert got == ({pol.qos[cls].dscp} if cls else set()), (script, flow, cls, got)
+
+
+CASES = ["default", "default-pinned", "default-open", "trick", "trick-open", "trick-open-hn"]
+
+
+@pytest.mark.parametrize("case", CASES)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_reader_agrees_with_explain(case: str, data) -> None:
+    check(case, data.draw(flows(policy(case), families=(4, 6), with_uplink=False)))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_reader_agrees_with_explain_at_every_rule_edge(case: str) -> None:
+    for flow in edge_flows(policy(case), with_uplink=False):
+        check(case, flow)
+
+
+def test_block_rules_are_cut_to_what_the_policy_blocks() -> None:
+    pc = hosts("trick")["site-pc"]
+    blocks = [r for r in pc.rules if r["Action"] == ["Block"]]
+    # wide-reject minus web (tcp 443, 8000-8100 on .10-.20) minus open-any (.128/26, every protocol)
+    assert any(r["Protocol"] == ["TCP"] and "203.0.113.10-203.0.113.20" in r["RemoteAddress"]
+               and r["RemotePort"] == ["0-442", "444-7999", "8101-65535"] for r in blocks), blocks
+    assert not any("203.0.113.128/26" in r["RemoteAddress"] for r in blocks)
+    # at an open site with both uplinks, wide-reject (Helsenett only) blocks nothing: the internet line lets it out
+    assert not any(r["DisplayName"][0].startswith("nhn-appliance: trick/wide-reject")
+                   for r in hosts("trick-open")["site-pc"].rules)
+    assert not hosts("trick-open")["site-pc"].default_block and hosts("trick-open")["kiosk"].default_block
+
+
+# -- golden files, idempotence, options -----------------------------------------
+@pytest.mark.parametrize("case", ["default", "default-pinned"])
+def test_golden(case: str, golden) -> None:
+    arts = RENDERER.render(policy(case))
+    assert [a.name for a in arts] == ["site-pc.ps1", "fjernhjelp-leverandor.ps1", "videoutstyr.ps1"]
+    for art in arts:
+        golden(f"windows/{case}.{art.name}", art.text)
+
+
+def test_scripts_clear_their_own_items_first() -> None:
+    for art in RENDERER.render(policy("default")):
+        lines = [x for x in art.text.splitlines() if x.strip() and not x.startswith("#")]
+        assert art.text.startswith("#Requires -RunAsAdministrator\n")
+        assert lines[1].startswith("Get-NetFirewallRule -Group 'nhn-appliance' ") and "Remove-NetFirewallRule" in lines[1]
+        assert lines[2].startswith("Get-NetQosPolicy ") and "Remove-NetQosPolicy" in lines[2]
+        for line in lines[3:]:
+            name, params, tail = command(line)
+            if name == "New-NetFirewallRule":
+                assert params["Group"] == ["nhn-appliance"] and tail == ["Out-Null"]
+            if name == "New-NetQosPolicy":
+                assert params["Name"][0].startswith("nhn-appliance-")
+
+
+@pytest.mark.parametrize("value,line", [
+    (None, "# netsh winhttp set proxy kunde.proxy.nhn.no:8080"),
+    ("yes", "netsh winhttp set proxy 'kunde.proxy.nhn.no:8080'"),
+    ("proxy.example.no:3128", "netsh winhttp set proxy 'proxy.example.no:3128'"),
+    ("no", None),
+])
+def test_winhttp_proxy_option(value, line) -> None:
+    arts = RENDERER.render(policy("default"), {"winhttp-proxy": value} if value else None)
+    pc = arts[0].text.splitlines()
+    if line is None:
+        assert not any("winhttp set proxy" in x for x in pc)
+    else:
+        assert line in pc and "# Show: netsh winhttp show proxy   Undo: netsh winhttp reset proxy" in pc
+    assert not any("winhttp" in x for a in arts[1:] for x in a.text.splitlines())
+
+
+@pytest.mark.parametrize("value", ["x; Remove-Item C:\\", "host:99999", "'a':80", "yes please", ""])
+def test_bad_proxy_values_are_refused(value) -> None:
+    with pytest.raises(UsageError):
+        RENDERER.render(policy("default"), {"winhttp-proxy": value})
+
+
+# -- injection ------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["a'b", "a\u2019b\u2018c", "''", "$(reboot) `n; x"])
+def test_quoting_round_trips(text: str) -> None:
+    assert tokens(ps(text)) == [("q", text)]
+
+
+def _hostile_site() -> Site:
+    return Site(
+        file="site.toml", name="inj", title="", outbound="blocked", blocked_action=Action.REJECT,
+        lan_interfaces=("lan0",), lan_prefixes=(Span(4, 0xC6336400, 0xC633647F),),
+        uplinks=(Uplink(Zone.HELSENETT, "wan-hn"),), services=("ondsinnet",),
+    )
+
+
+FIXED = {
+    "$ErrorActionPreference = 'Stop'",
+    "Get-NetFirewallRule -Group 'nhn-appliance' -ErrorAction SilentlyContinue | Remove-NetFirewallRule",
+    "Get-NetQosPolicy -ErrorAction SilentlyContinue | Where-Object Name -like 'nhn-appliance-*' "
+    "| Remove-NetQosPolicy -Confirm:$false",
+    "Set-NetFirewallProfile -Profile Domain,Private,Public -DefaultOutboundAction Block",
+}
+SHAPES = {
+    "New-NetFirewallRule": {"Name", "DisplayName", "Group", "Direction", "Action", "Protocol",
+                            "RemoteAddress", "RemotePort"},
+    "New-NetQosPolicy": {"Name", "IPDstPrefixMatchCondition", "IPProtocolMatchCondition", "IPDstPortMatchCondition",
+                         "IPDstPortStartMatchCondition", "IPDstPortEndMatchCondition", "DSCPAction", "NetworkProfile"},
+}
+
+
+def test_hostile_catalogue_adds_no_command() -> None:
+    text = RENDERER.render(compile_policy(load_catalogue(HOSTILE), _hostile_site()), {"winhttp-proxy": "yes"})[0].text
+    seen = set()
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            assert "\r" not in line
+            continue
+        if line in FIXED:
+            continue
+        toks = tokens(line)  # quoted strings are whole, nothing else hides in the line
+        for kind, value in toks:
+            if kind == "word":
+                assert re.fullmatch(r"-?[A-Za-z][A-Za-z0-9-]*|[0-9]+", value), value
+        name, params, tail = command(line)
+        seen.add(name)
+        if name in SHAPES:
+            assert set(params) <= SHAPES[name] and tail == ["Out-Null"], line
+        elif name == "netsh":
+            assert params == {"_": ["winhttp", "set", "proxy", "kunde.proxy.nhn.no:8080"]}, line
+        else:
+            assert name == "Write-Host" and re.fullmatch(r"[A-Za-z0-9 :-]+", params["_"][0]), line
+    assert seen == {"New-NetFirewallRule", "New-NetQosPolicy", "netsh", "Write-Host"}
+    assert '"' not in text  # no expanding strings at all
+    for word in ("flush", "reboot", "evil", "configure"):
+        assert word not in "\n".join(x for x in text.splitlines() if not x.startswith("#"))
