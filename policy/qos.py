@@ -41,8 +41,10 @@ def _lan_accepts(policy: Policy) -> list[Rule]:
 
 
 def classify(policy: Policy, proto: str, family: int, dst: int, port: int | None) -> QosClass | None:
-    for r in _lan_accepts(policy):
-        if rule_covers(r, "*", family, proto, dst, port):
+    for r in policy.rules:
+        # a rule's own interface makes the interface test always true
+        if r.profile == "" and r.action == Action.ACCEPT and \
+                rule_covers(r, r.interfaces[0], family, proto, dst, port):
             return policy.qos[r.qos]
     return None
 

@@ -25,6 +25,14 @@ RENDERERS: dict[str, tuple[str, str]] = {
         "nhn_appliance.render.iptables",
         "iptables-restore / ip6tables-restore files (whole filter and mangle tables)",
     ),
+    "cisco-ios": (
+        "nhn_appliance.render.cisco_ios",
+        "Cisco IOS / IOS XE: access lists with object groups per uplink, MQC marking and queueing",
+    ),
+    "junos": (
+        "nhn_appliance.render.junos",
+        "JunOS set commands: stateless filters per uplink with prefix lists, class of service",
+    ),
     "routeros": (
         "nhn_appliance.render.routeros",
         "MikroTik RouterOS script: address-lists, forward filter, DSCP mangle (idempotent)",

@@ -29,6 +29,9 @@ import netns
 
 CASES = Path(__file__).parent / "cases"
 HOSTILE = CASES / "injection" / "rules"
+#: whole-line comments of every target: '#' (nft, iptables, JunOS set, PowerShell),
+#: '!' and the remark/description lines of Cisco IOS (free text to the end of the line)
+COMMENT = re.compile(r"^\s*(#|!|remark |description )")
 
 
 def _site() -> Site:
@@ -62,7 +65,7 @@ def test_hostile_free_text_comes_out_inert(target: str) -> None:
             assert not set(quoted) & set("\\;{}#`$"), quoted
         # outside quoted comments, none of the hostile text is left
         bare = re.sub(r'"[^"\n]*"', '""', art.text)
-        bare = "\n".join(line for line in bare.splitlines() if not line.lstrip().startswith("#"))
+        bare = "\n".join(line for line in bare.splitlines() if not COMMENT.match(line))
         for words in ("flush", "evil", "reboot", "-A FORWARD -j ACCEPT", "configure"):
             assert words not in bare
 
@@ -99,7 +102,7 @@ def test_interface_names_with_syntax_do_not_load(tmp_path: Path) -> None:
 
 def _statements(text: str) -> list[str]:
     """Non-comment lines: what a parser acts on."""
-    return [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [line for line in text.splitlines() if line.strip() and not COMMENT.match(line)]
 
 
 @pytest.mark.parametrize("target", sorted(RENDERERS))
