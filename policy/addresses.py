@@ -162,3 +162,18 @@ def merge_ports(ports: Iterable[PortRange]) -> tuple[PortRange, ...]:
 
 def format_ports(ports: Iterable[PortRange], sep: str = "-") -> str:
     return ",".join(str(p.lo) if p.lo == p.hi else f"{p.lo}{sep}{p.hi}" for p in ports)
+
+
+def chunk_ports(ports: Iterable[PortRange], slots: int = 15) -> list[tuple[PortRange, ...]]:
+    """Split a port list for targets that take at most ``slots`` ports per rule,
+    a range counting two (iptables multiport, RouterOS dst-port)."""
+    chunks: list[list[PortRange]] = [[]]
+    used = 0
+    for p in ports:
+        cost = 1 if p.lo == p.hi else 2
+        if used + cost > slots:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(p)
+        used += cost
+    return [tuple(c) for c in chunks if c]

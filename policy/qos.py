@@ -55,3 +55,19 @@ def marks(policy: Policy, family: int) -> list[Mark]:
     for e in disjoint(_lan_accepts(policy), family, expand_any=True):
         out.append(Mark(family, e.first, e.last, e.proto, e.plo, e.phi, policy.qos[e.rule.qos], e.rule))
     return out
+
+
+def compact_marks(policy: Policy, family: int) -> list[Mark]:
+    """:func:`marks` less the tcp/udp pieces of an every-protocol rule.
+
+    Such a rule comes first in its block, so its tcp and udp pieces lie inside
+    its own every-protocol pieces and carry the same class: a target that can
+    match "every protocol" needs only those.
+    """
+    pieces = marks(policy, family)
+    whole = [(m.first, m.last, id(m.rule)) for m in pieces if m.proto == Proto.ANY]
+    return [
+        m for m in pieces
+        if m.proto == Proto.ANY or m.rule.proto != Proto.ANY
+        or not any(f <= m.first and m.last <= la and r == id(m.rule) for f, la, r in whole)
+    ]

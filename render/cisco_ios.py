@@ -20,74 +20,18 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from nhn_appliance.policy.addresses import format_ip, span_cidrs
 from nhn_appliance.policy.model import Action, Policy, PortRange, Proto, Rule, Span
-from nhn_appliance.policy.qos import Mark, marks
 from nhn_appliance.render import Artifact
-from nhn_appliance.render.escape import comment
+from nhn_appliance.render.devices import ANY_PORTS, dscp_name, interface_map, mark_pieces, text
 from nhn_appliance.render.templating import render_template
 
-from nhn_appliance.errors import UsageError
 
 IOS_IFACE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9./:-]{0,63}$")
-ANY_PORTS = PortRange(0, 65535)
 VERB = {Action.ACCEPT: "permit", Action.DROP: "deny", Action.REJECT: "deny"}
-_ASCII = str.maketrans({"æ": "ae", "ø": "o", "å": "aa", "Æ": "Ae", "Ø": "O", "Å": "Aa"})
-
-
-def text(value: str, limit: int = 100) -> str:
-    """Free text for a remark, description or comment line: escaped, and ASCII for the CLI."""
-    return comment(comment(value, limit).translate(_ASCII), limit)
-
-
-def dscp_name(value: int, zero: str = "default", other: Callable[[int], str] = str) -> str:
-    """A DSCP value by its name (ef, afXY, csN; ``zero`` for 0), else ``other(value)``."""
-    klass, drop = divmod(value, 8)
-    if value in (0, 46):
-        return zero if value == 0 else "ef"
-    if drop == 0:
-        return f"cs{klass}"
-    if 1 <= klass <= 4 and drop in (2, 4, 6):
-        return f"af{klass}{drop // 2}"
-    return other(value)
-
-
-def interface_map(policy: Policy, options: Mapping[str, str], valid: re.Pattern, example: str) -> dict[str, str]:
-    """Site interface -> the device's name, from ``-O helsenett=..``, ``internett=..``, ``lan=a,b``."""
-    names = {i: i for i in policy.lan_interfaces} | {u.interface: u.interface for u in policy.uplinks}
-    for key, value in options.items():
-        given = [v.strip() for v in value.split(",")] if key == "lan" else [value.strip()]
-        if not all(valid.match(v) for v in given):
-            raise UsageError(f"-O {key}={value!r} is not an interface name of this target (e.g. {example})")
-        if key == "lan":
-            if len(given) != len(policy.lan_interfaces):
-                raise UsageError(f"-O lan: the site has {len(policy.lan_interfaces)} LAN interface(s) "
-                                 f"({', '.join(policy.lan_interfaces)}); name as many, comma-separated")
-            names.update(zip(policy.lan_interfaces, given, strict=True))
-            continue
-        up = next((u for u in policy.uplinks if u.zone.value == key), None)
-        if up is None:
-            raise UsageError(f"-O {key}: the site has no {key} uplink")
-        names[up.interface] = given[0]
-    return names
-
-
-def mark_pieces(policy: Policy) -> dict[str, dict[int, list[Mark]]]:
-    """policy.qos.marks by class and family, less the tcp/udp pieces of an
-    every-protocol rule that its every-protocol piece already covers."""
-    out: dict[str, dict[int, list[Mark]]] = {}
-    for family in (4, 6):
-        pieces = marks(policy, family)
-        whole = [(m.first, m.last, id(m.rule)) for m in pieces if m.proto == Proto.ANY]
-        for m in pieces:
-            if m.proto != Proto.ANY and m.rule.proto == Proto.ANY and (m.plo, m.phi) == ANY_PORTS \
-                    and any(f <= m.first and m.last <= la and r == id(m.rule) for f, la, r in whole):
-                continue
-            out.setdefault(m.qos.name, {}).setdefault(family, []).append(m)
-    return out
 
 
 def _ident(value: str, limit: int = 48) -> str:

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from nhn_appliance.policy.addresses import format_ip, format_ports, span_cidrs
+from nhn_appliance.policy.addresses import chunk_ports, format_ip, format_ports, span_cidrs
 from nhn_appliance.policy.model import Action, Policy, PortRange, Proto, Rule, Span
 from nhn_appliance.render import Artifact
 from nhn_appliance.render.escape import comment
@@ -47,19 +47,6 @@ def _addr_match(span: Span, flag: str) -> str:
     return f"-m iprange {kind} {format_ip(span.family, span.first)}-{format_ip(span.family, span.last)}"
 
 
-def _port_chunks(ports: tuple[PortRange, ...]) -> list[tuple[PortRange, ...]]:
-    chunks: list[list[PortRange]] = [[]]
-    used = 0
-    for p in ports:
-        cost = 1 if p.lo == p.hi else 2
-        if used + cost > MULTIPORT_SLOTS:
-            chunks.append([])
-            used = 0
-        chunks[-1].append(p)
-        used += cost
-    return [tuple(c) for c in chunks if c]
-
-
 def _rule_lines(rule: Rule, chain: str) -> list[str]:
     note = f'-m comment --comment "{comment(f"{rule.id} {rule.source}", 200)}"'
     target = _target(rule.action, rule.family)
@@ -70,7 +57,7 @@ def _rule_lines(rule: Rule, chain: str) -> list[str]:
             if rule.proto == Proto.ANY:
                 lines.append(f"-A {chain} -o {iface} {dst} {note} -j {target}")
                 continue
-            for chunk in _port_chunks(rule.ports):
+            for chunk in chunk_ports(rule.ports, MULTIPORT_SLOTS):
                 match = _ports_match(rule.proto, chunk)
                 lines.append(f"-A {chain} -o {iface} -p {rule.proto} {dst} {match} {note} -j {target}")
     return lines
@@ -94,7 +81,7 @@ def _qos_lines(policy: Policy, family: int) -> list[str]:
         note = f'-m comment --comment "{comment(f"{rule.id} {cls.name}", 200)}"'
         for span in rule.dst:
             dst = _addr_match(span, "d")
-            chunks = [()] if rule.proto == Proto.ANY else _port_chunks(rule.ports)
+            chunks = [()] if rule.proto == Proto.ANY else chunk_ports(rule.ports, MULTIPORT_SLOTS)
             for chunk in chunks:
                 match = f"-p {rule.proto} {_ports_match(rule.proto, chunk)} " if chunk else ""
                 lines.append(f"-A NHN-QOS {match}{dst} {note} -j DSCP --set-dscp {cls.dscp}")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from nhn_appliance.policy.addresses import span_cidrs
 from nhn_appliance.policy.model import Action, Policy, Proto, QosClass, Rule, Span
 from nhn_appliance.render import Artifact
-from nhn_appliance.render.cisco_ios import ANY_PORTS, dscp_name, interface_map, mark_pieces, text
+from nhn_appliance.render.devices import ANY_PORTS, dscp_name, interface_map, mark_pieces, text
 from nhn_appliance.render.templating import render_template
 
 from nhn_appliance.errors import UsageError

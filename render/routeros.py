@@ -20,19 +20,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from nhn_appliance.policy.addresses import format_ports, format_span, span_cidrs
-from nhn_appliance.policy.model import Action, Policy, PortRange, Proto, Rule, Span
-from nhn_appliance.policy.qos import marks
+from nhn_appliance.policy.addresses import chunk_ports, format_ports, format_span, span_cidrs
+from nhn_appliance.policy.model import Action, Policy, Proto, Rule, Span
+from nhn_appliance.policy.qos import compact_marks
+from nhn_appliance.render.devices import interface_map
 from nhn_appliance.render import Artifact
 from nhn_appliance.render.templating import render_template
 
-from nhn_appliance.errors import UsageError
 
 TAG = "nhn-appliance"
 LAN_LIST = "nhn-lan"
 MENU = {4: "/ip", 6: "/ipv6"}
 PORT_SLOTS = 15  # ports per rule, a range counting two (conservative, as iptables multiport)
-IFACE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+IFACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 ASCII = str.maketrans({"æ": "ae", "ø": "o", "å": "aa", "Æ": "Ae", "Ø": "O", "Å": "Aa"})
 VERDICT = {
@@ -57,19 +57,6 @@ def _name(text: str) -> str:
 def _addresses(span: Span) -> list[str]:
     """IPv4 lists and matchers take ranges; IPv6 ones take prefixes only."""
     return [format_span(span)] if span.family == 4 else span_cidrs(span)
-
-
-def _port_chunks(ports: tuple[PortRange, ...]) -> list[str]:
-    chunks: list[list[PortRange]] = [[]]
-    used = 0
-    for p in ports:
-        cost = 1 if p.lo == p.hi else 2
-        if used + cost > PORT_SLOTS:
-            chunks.append([])
-            used = 0
-        chunks[-1].append(p)
-        used += cost
-    return [format_ports(c) for c in chunks if c]
 
 
 @dataclass
@@ -124,7 +111,7 @@ def _rule_items(rule: Rule, chain: str, lists: _Lists, up: dict[str, str]) -> li
         if rule.proto == Proto.ANY:
             items.append(Item((*head, ("out-interface", up[iface])), note))
             continue
-        for ports in _port_chunks(rule.ports):
+        for ports in (format_ports(c) for c in chunk_ports(rule.ports, PORT_SLOTS)):
             pairs = (*head, ("protocol", rule.proto.value), ("dst-port", ports), ("out-interface", up[iface]))
             items.append(Item(pairs, note))
     return items
@@ -178,9 +165,7 @@ def _section(policy: Policy, family: int, up: dict[str, str]) -> Section:
 def _mangle(policy: Policy, family: int) -> list[Item]:
     """One change-dscp rule per QoS piece (and per CIDR block for IPv6)."""
     items = []
-    for m in marks(policy, family):
-        if m.proto != Proto.ANY and m.rule.proto == Proto.ANY:
-            continue  # the any-protocol piece of the same rule marks these packets already
+    for m in compact_marks(policy, family):
         match: tuple[tuple[str, str], ...] = ()
         if m.proto != Proto.ANY:
             match = (("protocol", m.proto.value),)
@@ -222,21 +207,11 @@ class RouterOSRenderer:
         )
         return [Artifact("nhn-appliance.rsc", text)]
 
-    def _interfaces(self, policy: Policy, opts: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-        for key in opts:
-            if key not in self.options:
-                raise UsageError(f"routeros takes options {', '.join(self.options)}; not {key!r}")
-        zones = {u.zone.value for u in policy.uplinks}
-        for key in ("helsenett", "internett"):
-            if key in opts and key not in zones:
-                raise UsageError(f"-O {key}=...: the site has no {key} uplink")
-        lan = [s.strip() for s in opts["lan"].split(",")] if "lan" in opts else list(policy.lan_interfaces)
-        up = {u.interface: opts.get(u.zone.value, u.interface) for u in policy.uplinks}
-        for name in [*lan, *up.values()]:
-            if not IFACE_RE.fullmatch(name):
-                raise UsageError(f"{name!r} is not an interface name this target writes "
-                                 "(letters, digits, '_', '.', '-', at most 63)")
-        return lan, up
+    @staticmethod
+    def _interfaces(policy: Policy, opts: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        names = interface_map(policy, opts, IFACE_RE, "ether1", one_lan=True)
+        lan = list(dict.fromkeys(names[i] for i in policy.lan_interfaces))
+        return lan, {u.interface: names[u.interface] for u in policy.uplinks}
 
 
 RENDERER = RouterOSRenderer()
