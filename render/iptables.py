@@ -107,7 +107,11 @@ class IptablesRenderer:
     description = "iptables-restore and ip6tables-restore files (whole filter table)"
 
     options: dict[str, str] = {}
-    limits: tuple[str, ...] = ()
+    limits: tuple[str, ...] = (
+        "a load replaces the whole filter and mangle tables (iptables-persistent style); "
+        "INPUT and OUTPUT are left open",
+        "no sets: one rule per destination, protocol and 15 ports, so larger than the nftables form",
+    )
 
     def render(self, policy: Policy, options: Mapping[str, str] | None = None) -> list[Artifact]:
         out = []

@@ -136,7 +136,10 @@ class NftablesRenderer:
     description = "one 'inet' table (nft -f), interval sets with per-element counters"
 
     options: dict[str, str] = {}
-    limits: tuple[str, ...] = ()
+    limits: tuple[str, ...] = (
+        "needs nftables 0.9.4 and Linux 5.6 or newer (interval sets with concatenations)",
+        "filters forwarded traffic only: the router's own input and output are left alone",
+    )
 
     def render(self, policy: Policy, options: Mapping[str, str] | None = None) -> list[Artifact]:
         sets: list[NftSet] = []
