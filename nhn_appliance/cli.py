@@ -336,6 +336,37 @@ def render(obj: Ctx, target: str | None, options: tuple[str, ...], output: str |
         click.echo(f"wrote {path}", err=True)
 
 
+# -- probe ------------------------------------------------------------------------
+@cli.command()
+@click.option("-o", "--output", metavar="FILE",
+              help="Result document (default: nhn-probe-SITE-TIME.json in the current folder).")
+@click.option("--service", "services", multiple=True, metavar="NAME",
+              help="Only checks for this service (repeatable).")
+@click.option("--only", metavar="KINDS", help="Only these kinds, comma-separated: dns,tcp,ntp,tls,stun,sip,pac,proxy,note.")
+@click.option("--timeout", type=click.FloatRange(0.1, 60), help="Seconds per check (default: the site's [probe] timeout).")
+@click.option("--json", "as_json", is_flag=True, help="Stream each result as one JSON line on stdout.")
+@click.pass_obj
+def probe(obj: Ctx, output: str | None, services: tuple[str, ...], only: str | None,
+          timeout: float | None, as_json: bool) -> None:
+    """Check from the site that what its services need actually works.
+
+    Plans the checks of the site's services (only catalogue and site targets),
+    runs them concurrently within the per-check timeout and the site's
+    deadline, shows progress on a terminal, prints a verdict per service and
+    writes the result document atomically. Ctrl-C stops and still writes what
+    was measured. Exit 1 when a check fails.
+
+    \b
+    Examples:
+      nhn-appliance probe
+      nhn-appliance probe --service join --timeout 2 -o join.json
+      nhn-appliance probe --only dns,ntp --json
+    """
+    from nhn_appliance.probe_cli import run_probe
+
+    sys.exit(run_probe(obj.inputs(), output, services, only, timeout, as_json))
+
+
 def main() -> None:
     try:
         cli.main(prog_name="nhn-appliance", standalone_mode=False)

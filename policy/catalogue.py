@@ -34,7 +34,7 @@ HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+
 
 ENDPOINT_KEYS = {
     "id", "title", "zone", "addresses", "names", "site_addresses", "protocol",
-    "ports", "tcp", "udp", "qos", "action", "source", "note",
+    "ports", "tcp", "udp", "qos", "action", "source", "note", "sni",
 }
 SERVICE_KEYS = {"name", "title", "description", "source", "note"}
 PROFILE_KEYS = {"name", "title", "otherwise", "source", "note", "endpoint"}
@@ -132,6 +132,7 @@ def load_endpoint(node: Node) -> Endpoint:
         action=Action(node.get("action").choice(("accept", "reject"), "accept")),
         source=_source(node.get("source")),
         note=node.get("note").text(""),
+        sni=node.get("sni").parsed(hostname) if node.has("sni") else "",
     )
 
 

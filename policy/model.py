@@ -64,6 +64,7 @@ class Endpoint:
     source: str = ""
     note: str = ""
     title: str = ""
+    sni: str = ""  #: the TLS server name to check at tcp/443 of this endpoint
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,75 @@
+"""What a probe is asked (:class:`Check`) and what it answers (:class:`Result`).
+
+One uniform result for every prober (the blackbox_exporter lesson), with the
+evidence of what was sent and what came back (the OONI lesson). A prober
+never raises for a network failure: it classifies it into ``reason`` from
+the closed vocabulary in :mod:`nhn_appliance.probes.failures`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    OK = "ok"  #: the check saw what the site needs
+    WARN = "warn"  #: works, but something is off (a differing DNS answer, a clock 1-30 s off)
+    FAIL = "fail"  #: the site's need is not met (blocked, refused, wrong answer)
+    ERROR = "error"  #: the check could not be carried out (bad input, local failure)
+    SKIPPED = "skipped"  #: not run (needs root, no such uplink, cancelled)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One planned check. ``params`` are the prober's own inputs (address, port, name...)."""
+
+    id: str
+    kind: str  #: dns, tcp, udp, stun, sip, tls, pac, proxy, ntp, path, sniff
+    target: str  #: what is probed, as a person reads it ("91.186.66.22:8041", "ntp.nhn.no")
+    service: str
+    source: str  #: the catalogue source the check serves
+    expect: str  #: what "ok" means, in words ("open", "resolves", "answers", ...)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Event:
+    """One thing a prober did or saw, relative to the check's start (OONI netevents)."""
+
+    op: str  #: connect, send, recv, query, answer, handshake, close, ...
+    t: float  #: seconds since the check started
+    address: str = ""
+    proto: str = ""
+    failure: str | None = None  #: a reason code, or None when it went well
+    num_bytes: int = 0
+    detail: str = ""
+
+
+@dataclass
+class Result:
+    id: str
+    kind: str
+    target: str
+    service: str
+    source: str
+    status: Status
+    reason: str  #: a code from failures.REASONS
+    detail: str = ""  #: one sentence for a person
+    evidence: dict[str, Any] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @classmethod
+    def of(cls, check: Check, status: Status, reason: str, detail: str = "", **evidence: Any) -> Result:
+        return cls(check.id, check.kind, check.target, check.service, check.source,
+                   status, reason, detail, dict(evidence))
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["status"] = self.status.value
+        out["duration_s"] = round(self.duration_s, 4)
+        for e in out["events"]:
+            e["t"] = round(e["t"], 4)
+        return out
