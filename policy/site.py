@@ -119,7 +119,9 @@ def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
         "timeout": probe.get("timeout").number(0.1, 60, 3.0),
         "deadline": probe.get("deadline").number(1, 3600, 60.0),
         "concurrency": probe.get("concurrency").integer(1, 256, 32),
-        "ntp_servers": [n.text() for n in probe.get("ntp_servers").list(single_ok=True)] or ["ntp.nhn.no"],
+        # an explicit empty list means "no NTP check"; absent means NHN's server (002:486)
+        "ntp_servers": [n.text() for n in probe.get("ntp_servers").list(single_ok=True)]
+        if probe.has("ntp_servers") else ["ntp.nhn.no"],
         "pac_url": probe.get("pac_url").text("http://config.nhn.no/kunde.pac"),
         "proxy": probe.get("proxy").text("sikker.proxy.nhn.no:8080"),
         "test_urls": [n.text() for n in probe.get("test_urls").list(single_ok=True)],

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import socket
 import struct
+import threading
 from dataclasses import dataclass
+
+#: set by the runner when a run is interrupted: probers that wait in worker
+#: threads look at it between short waits, so Ctrl-C ends the run at once
+CANCEL = threading.Event()
+SLICE = 0.1  # seconds a worker thread waits before looking at CANCEL again
 
 IP_RECVERR = 11
 IPV6_RECVERR = 25

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Result, Status
+from nhn_appliance.probes.netio import CANCEL
 
 #: probe kind -> module with ``async def run(check, ctx) -> Result``; imported on first use
 PROBERS: dict[str, str] = {
@@ -75,6 +76,7 @@ async def run_all(checks: Iterable[Check], ctx: ProbeContext, concurrency: int =
                   deadline: float = 60.0, on_result: Callable[[Result], None] | None = None) -> list[Result]:
     """Run every check; results come back in plan order, one per check."""
     checks = list(checks)
+    CANCEL.clear()
     slots = asyncio.Semaphore(max(1, concurrency))
     results: dict[str, Result] = {}
 
@@ -92,6 +94,8 @@ async def run_all(checks: Iterable[Check], ctx: ProbeContext, concurrency: int =
     except asyncio.CancelledError:
         reason = "cancelled"
         pending = {t for t in tasks if not t.done()}
+    if pending:
+        CANCEL.set()  # worker threads of the cut-short checks stop waiting
     for t in pending:
         t.cancel()
     if pending:

@@ -16,7 +16,7 @@ import time
 
 from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
-from nhn_appliance.probes.netio import enable_recverr, family_of, read_icmp_error
+from nhn_appliance.probes.netio import CANCEL, SLICE, enable_recverr, family_of, read_icmp_error
 
 
 def connect(address: str, port: int, timeout: float) -> tuple[str, dict, list[Event]]:
@@ -39,9 +39,13 @@ def connect(address: str, port: int, timeout: float) -> tuple[str, dict, list[Ev
         deadline = start + timeout
         while True:
             left = deadline - time.monotonic()
-            if left <= 0 or not poller.poll(max(1, int(left * 1000))):
+            if CANCEL.is_set():
+                return "cancelled", evidence, events
+            if left <= 0:
                 events.append(Event("connect", time.monotonic() - start, address, "tcp", "timeout"))
                 return "timeout", evidence, events
+            if not poller.poll(max(1, int(min(left, SLICE) * 1000))):
+                continue
             icmp = read_icmp_error(sock)
             err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if icmp is not None:

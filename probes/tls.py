@@ -1,0 +1,152 @@
+"""TLS: does the handshake with the right SNI succeed, and what certificate comes back?
+
+A verified handshake is ok (warn when the certificate expires within
+:data:`WARN_DAYS`). One that fails verification is "tls-cert-invalid"; the
+probe then connects once more without verifying, so the report shows the
+certificate that was actually presented (a TLS-inspecting firewall's, say).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import ipaddress
+import ssl
+import time
+from datetime import UTC, datetime
+
+from nhn_appliance.probes.failures import classify
+from nhn_appliance.probes.model import Check, Event, Result, Status
+
+WARN_DAYS = 14
+_SHORT = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU",
+          "countryName": "C", "localityName": "L", "stateOrProvinceName": "ST"}
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _expiry(epoch: float) -> dict:
+    return {"not_after": _iso(epoch), "days_left": round((epoch - time.time()) / 86400, 2)}
+
+
+def describe_dict(cert: dict) -> dict:
+    """Evidence from ``getpeercert()`` (only filled in for a verified certificate)."""
+    def name(rdns) -> list[tuple[str, str]]:
+        return [(_SHORT.get(k, k), v) for rdn in rdns for k, v in rdn]
+    subject = name(cert.get("subject", ()))
+    return {"subject_cn": next((v for k, v in subject if k == "CN"), None),
+            "subject": ", ".join(f"{k}={v}" for k, v in subject),
+            "issuer": ", ".join(f"{k}={v}" for k, v in name(cert.get("issuer", ()))),
+            "san": [v for k, v in cert.get("subjectAltName", ()) if k in ("DNS", "IP Address")],
+            **_expiry(ssl.cert_time_to_seconds(cert["notAfter"]))}
+
+
+def describe_der(der: bytes) -> dict:
+    """Evidence from the DER certificate, decoded with ``cryptography`` when it is installed."""
+    out: dict = {"der_bytes": len(der)}
+    try:
+        from cryptography import x509
+    except ImportError:
+        return out | {"decoded": False}
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        cn = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        try:
+            san_ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            san = [str(v) for v in san_ext.get_values_for_type(x509.DNSName)]
+            san += [str(v) for v in san_ext.get_values_for_type(x509.IPAddress)]
+        except x509.ExtensionNotFound:
+            san = []
+        after = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(tzinfo=UTC)
+    except ValueError as exc:
+        return out | {"decoded": False, "decode_error": str(exc)}
+    def name(n) -> str:
+        return ", ".join(f"{a.rfc4514_attribute_name}={a.value}" for rdn in reversed(n.rdns) for a in rdn)
+    return out | {"decoded": True, "subject_cn": str(cn[0].value) if cn else None,
+                  "subject": name(cert.subject), "issuer": name(cert.issuer), "san": san,
+                  **_expiry(calendar.timegm(after.utctimetuple()))}
+
+
+async def _handshake(ip: str, port: int, sni: str | None, context: ssl.SSLContext,
+                     deadline: float, events: list[Event], t0: float) -> dict:
+    """Connect and handshake; the session facts. Raises OSError, ssl.SSLError or TimeoutError."""
+    def ev(op: str, failure: str | None = None, detail: str = "") -> None:
+        events.append(Event(op, time.monotonic() - t0, ip, "tcp", failure, 0, detail))
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, port),
+                                                max(deadline - time.monotonic(), 0))
+    except (OSError, TimeoutError) as exc:
+        ev("connect", classify(exc), str(exc))
+        raise
+    ev("connect")
+    try:
+        left = max(deadline - time.monotonic(), 0.001)
+        # wait_for fires first (TimeoutError -> "timeout"); start_tls's own limit is a backstop
+        await asyncio.wait_for(writer.start_tls(context, server_hostname=sni,
+                                                ssl_handshake_timeout=left + 1), left)
+        tls = writer.get_extra_info("ssl_object")
+        cipher = tls.cipher()
+        ev("handshake", None, f"{tls.version()} {cipher[0] if cipher else ''}")
+        return {"tls_version": tls.version(), "cipher": cipher[0] if cipher else None,
+                "peercert": tls.getpeercert(), "der": tls.getpeercert(binary_form=True)}
+    except (OSError, TimeoutError) as exc:
+        ev("handshake", classify(exc), getattr(exc, "verify_message", None) or str(exc))
+        raise
+    finally:
+        writer.transport.abort()  # no close_notify wait: the probe must end within its timeout
+        await asyncio.sleep(0)
+
+
+async def run(check: Check, ctx) -> Result:
+    params = check.params
+    try:
+        ip = str(ipaddress.ip_address(params["address"]))
+        port = int(params.get("port", 443))
+        if not 0 < port < 65536:
+            raise ValueError(f"port {port} out of range")
+        sni = params.get("sni") or None
+        context = ssl.create_default_context(cafile=params.get("cafile") or None)
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        return Result.of(check, Status.ERROR, "bad-input", f"bad tls params: {exc}")
+    t0 = time.monotonic()
+    deadline, events = t0 + ctx.timeout, []
+    ev: dict = {"address": ip, "port": port, "sni": sni}
+    if sni is None:
+        context.check_hostname = False  # nothing to match against; the chain is still verified
+    what = f"TLS to {ip}:{port} (SNI {sni})"
+    try:
+        info = await _handshake(ip, port, sni, context, deadline, events, t0)
+    except ssl.SSLCertVerificationError as exc:
+        ev |= {"verified": False, "verify_error": exc.verify_message or str(exc),
+               "verify_code": exc.verify_code}
+        result = Result.of(check, Status.FAIL, "tls-cert-invalid",
+                           f"{what}: the certificate did not verify: {ev['verify_error']}", **ev)
+        unverified = ssl.create_default_context()
+        unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
+        try:
+            again = await _handshake(ip, port, sni, unverified, deadline, events, t0)
+        except (OSError, TimeoutError) as exc2:
+            result.evidence["presented_error"] = f"{classify(exc2)}: {exc2}"
+        else:
+            result.evidence |= {"tls_version": again["tls_version"], "cipher": again["cipher"],
+                                "presented": describe_der(again["der"])}
+        result.events = events
+        return result
+    except (OSError, TimeoutError) as exc:
+        reason = classify(exc)
+        result = Result.of(check, Status.FAIL, reason, f"{what}: {reason}: {exc}", **ev)
+        result.events = events
+        return result
+    cert = describe_dict(info["peercert"]) if info["peercert"] else describe_der(info["der"] or b"")
+    ev |= {"verified": True, "tls_version": info["tls_version"], "cipher": info["cipher"], **cert}
+    days = cert.get("days_left", WARN_DAYS)
+    if days < WARN_DAYS:
+        result = Result.of(check, Status.WARN, "ok", f"{what}: the certificate verifies but expires in "
+                           f"{days:.1f} days ({cert['not_after']})", **ev)
+    else:
+        result = Result.of(check, Status.OK, "ok", f"{what}: {info['tls_version']}, certificate for "
+                           f"{cert.get('subject_cn')} verifies, {days:.0f} days left", **ev)
+    result.events = events
+    return result
