@@ -29,6 +29,7 @@ REASONS: dict[str, str] = {
     "answer-differs": "the name resolved to other addresses than the catalogue's",
     "tls-error": "the TLS handshake failed",
     "tls-cert-invalid": "the TLS certificate did not verify",
+    "tls-cert-expiring": "the TLS certificate verifies but expires within 14 days",
     "proxy-status-407": "the proxy asks for authentication (407)",
     "proxy-denied": "the proxy refused the CONNECT",
     "proxy-error": "the proxy could not reach the target",

@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import calendar
 import ipaddress
+import os
+import socket
 import ssl
 import time
 from datetime import UTC, datetime
 
 from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
+from nhn_appliance.probes.netio import enable_recverr, read_icmp_error
 
 WARN_DAYS = 14
 _SHORT = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU",
@@ -59,27 +62,56 @@ def describe_der(der: bytes) -> dict:
             san += [str(v) for v in san_ext.get_values_for_type(x509.IPAddress)]
         except x509.ExtensionNotFound:
             san = []
-        after = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(tzinfo=UTC)
+        after = getattr(cert, "not_valid_after_utc", None)  # cryptography >= 42
+        after = after or cert.not_valid_after.replace(tzinfo=UTC)
     except ValueError as exc:
         return out | {"decoded": False, "decode_error": str(exc)}
-    def name(n) -> str:
-        return ", ".join(f"{a.rfc4514_attribute_name}={a.value}" for rdn in reversed(n.rdns) for a in rdn)
+    def name(n) -> str:  # in certificate order, like describe_dict
+        return ", ".join(f"{a.rfc4514_attribute_name}={a.value}" for rdn in n.rdns for a in rdn)
     return out | {"decoded": True, "subject_cn": str(cn[0].value) if cn else None,
                   "subject": name(cert.subject), "issuer": name(cert.issuer), "san": san,
                   **_expiry(calendar.timegm(after.utctimetuple()))}
 
 
+def _handshake_reason(exc: BaseException) -> str:
+    """After the TCP connect, a reset is a failed handshake too, not a refused connection."""
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return "tls-cert-invalid" if isinstance(exc, ssl.SSLCertVerificationError) else "tls-error"
+
+
+class _ConnectError(Exception):
+    """The TCP connection failed; ``reason`` is classified, with the ICMP error if one came."""
+
+    def __init__(self, reason: str, why: str, icmp: dict) -> None:
+        super().__init__(why)
+        self.reason, self.why, self.icmp = reason, why, icmp
+
+
 async def _handshake(ip: str, port: int, sni: str | None, context: ssl.SSLContext,
                      deadline: float, events: list[Event], t0: float) -> dict:
-    """Connect and handshake; the session facts. Raises OSError, ssl.SSLError or TimeoutError."""
+    """Connect and handshake; the session facts. Raises _ConnectError, ssl.SSLError, OSError
+    or TimeoutError."""
     def ev(op: str, failure: str | None = None, detail: str = "") -> None:
         events.append(Event(op, time.monotonic() - t0, ip, "tcp", failure, 0, detail))
+    family = 6 if ":" in ip else 4
+    sock = socket.socket(socket.AF_INET6 if family == 6 else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    enable_recverr(sock, family)  # tells a firewall's ICMP reject from "no such host"
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, port),
-                                                max(deadline - time.monotonic(), 0))
+        connect = asyncio.get_running_loop().sock_connect(sock, (ip, port))
+        await asyncio.wait_for(connect, max(deadline - time.monotonic(), 0))
+        reader, writer = await asyncio.open_connection(sock=sock)
     except (OSError, TimeoutError) as exc:
-        ev("connect", classify(exc), str(exc))
-        raise
+        icmp = read_icmp_error(sock)
+        sock.close()
+        reason = icmp.reason if icmp else classify(exc)
+        if icmp:
+            why = f"ICMP type {icmp.icmp_type} code {icmp.icmp_code} from {icmp.offender or '?'}"
+        else:
+            why = os.strerror(exc.errno) if exc.errno else str(exc) or "no answer in time"
+        ev("connect", reason, why)
+        raise _ConnectError(reason, why, icmp.as_dict() if icmp else {}) from exc
     ev("connect")
     try:
         left = max(deadline - time.monotonic(), 0.001)
@@ -92,7 +124,7 @@ async def _handshake(ip: str, port: int, sni: str | None, context: ssl.SSLContex
         return {"tls_version": tls.version(), "cipher": cipher[0] if cipher else None,
                 "peercert": tls.getpeercert(), "der": tls.getpeercert(binary_form=True)}
     except (OSError, TimeoutError) as exc:
-        ev("handshake", classify(exc), getattr(exc, "verify_message", None) or str(exc))
+        ev("handshake", _handshake_reason(exc), getattr(exc, "verify_message", None) or str(exc))
         raise
     finally:
         writer.transport.abort()  # no close_notify wait: the probe must end within its timeout
@@ -100,6 +132,7 @@ async def _handshake(ip: str, port: int, sni: str | None, context: ssl.SSLContex
 
 
 async def run(check: Check, ctx) -> Result:
+    """One TLS check; network failures become results, never exceptions."""
     params = check.params
     try:
         ip = str(ipaddress.ip_address(params["address"]))
@@ -110,43 +143,53 @@ async def run(check: Check, ctx) -> Result:
         context = ssl.create_default_context(cafile=params.get("cafile") or None)
     except (KeyError, TypeError, ValueError, OSError) as exc:
         return Result.of(check, Status.ERROR, "bad-input", f"bad tls params: {exc}")
-    t0 = time.monotonic()
-    deadline, events = t0 + ctx.timeout, []
-    ev: dict = {"address": ip, "port": port, "sni": sni}
     if sni is None:
         context.check_hostname = False  # nothing to match against; the chain is still verified
+    events: list[Event] = []
+    result = await _check(check, ip, port, sni, context, ctx.timeout, events)
+    result.events = events
+    return result
+
+
+async def _check(check: Check, ip: str, port: int, sni: str | None, context: ssl.SSLContext,
+                 timeout: float, events: list[Event]) -> Result:
+    t0 = time.monotonic()
+    ev: dict = {"address": ip, "port": port, "sni": sni}
     what = f"TLS to {ip}:{port} (SNI {sni})"
     try:
-        info = await _handshake(ip, port, sni, context, deadline, events, t0)
+        info = await _handshake(ip, port, sni, context, t0 + timeout, events, t0)
     except ssl.SSLCertVerificationError as exc:
         ev |= {"verified": False, "verify_error": exc.verify_message or str(exc),
                "verify_code": exc.verify_code}
-        result = Result.of(check, Status.FAIL, "tls-cert-invalid",
-                           f"{what}: the certificate did not verify: {ev['verify_error']}", **ev)
-        unverified = ssl.create_default_context()
+        # Once more without verifying, to record what was presented.
+        unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # no trust store to load
         unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
         try:
-            again = await _handshake(ip, port, sni, unverified, deadline, events, t0)
+            again = await _handshake(ip, port, sni, unverified, t0 + timeout, events, t0)
+        except _ConnectError as exc2:
+            ev["presented_error"] = f"{exc2.reason}: {exc2.why}"
         except (OSError, TimeoutError) as exc2:
-            result.evidence["presented_error"] = f"{classify(exc2)}: {exc2}"
+            ev["presented_error"] = f"{classify(exc2)}: {exc2}"
         else:
-            result.evidence |= {"tls_version": again["tls_version"], "cipher": again["cipher"],
-                                "presented": describe_der(again["der"])}
-        result.events = events
-        return result
-    except (OSError, TimeoutError) as exc:
-        reason = classify(exc)
-        result = Result.of(check, Status.FAIL, reason, f"{what}: {reason}: {exc}", **ev)
-        result.events = events
-        return result
+            ev |= {"tls_version": again["tls_version"], "cipher": again["cipher"],
+                   "presented": describe_der(again["der"])}
+        detail = f"{what}: the certificate did not verify: {ev['verify_error']}"
+        return Result.of(check, Status.FAIL, "tls-cert-invalid", detail, **ev)
+    except _ConnectError as exc:
+        detail = f"{what}: connect: {exc.reason} ({exc.why})"
+        return Result.of(check, Status.FAIL, exc.reason, detail, **ev, **exc.icmp)
+    except (OSError, TimeoutError) as exc:  # after the TCP connect: the handshake itself failed
+        reason = _handshake_reason(exc)
+        why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if isinstance(exc, ConnectionError):
+            why += " (the connection was cut during the handshake: a filtering firewall?)"
+        ev["error"] = why
+        return Result.of(check, Status.FAIL, reason, f"{what}: handshake: {reason} ({why})", **ev)
     cert = describe_dict(info["peercert"]) if info["peercert"] else describe_der(info["der"] or b"")
     ev |= {"verified": True, "tls_version": info["tls_version"], "cipher": info["cipher"], **cert}
     days = cert.get("days_left", WARN_DAYS)
     if days < WARN_DAYS:
-        result = Result.of(check, Status.WARN, "ok", f"{what}: the certificate verifies but expires in "
-                           f"{days:.1f} days ({cert['not_after']})", **ev)
-    else:
-        result = Result.of(check, Status.OK, "ok", f"{what}: {info['tls_version']}, certificate for "
-                           f"{cert.get('subject_cn')} verifies, {days:.0f} days left", **ev)
-    result.events = events
-    return result
+        detail = f"the certificate verifies but expires in {days:.1f} days ({cert['not_after']})"
+        return Result.of(check, Status.WARN, "tls-cert-expiring", f"{what}: {detail}", **ev)
+    detail = f"certificate for {cert.get('subject_cn')} verifies, {days:.0f} days left"
+    return Result.of(check, Status.OK, "ok", f"{what}: {info['tls_version']}, {detail}", **ev)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import re
 import secrets
 import socket
@@ -23,7 +24,8 @@ from nhn_appliance.probes.netio import enable_recverr, read_icmp_error
 COOKIE = 0x2112A442
 TRANSMISSIONS = 3  # the first send and at most two retransmissions
 _ATTRS = {0x0001: "MAPPED-ADDRESS", 0x0009: "ERROR-CODE", 0x0020: "XOR-MAPPED-ADDRESS",
-          0x8022: "SOFTWARE", 0x8028: "FINGERPRINT", 0x802B: "RESPONSE-ORIGIN"}
+          0x8022: "SOFTWARE", 0x8028: "FINGERPRINT", 0x802B: "RESPONSE-ORIGIN",
+          0x802C: "OTHER-ADDRESS"}
 _STATUS = re.compile(r"SIP/2\.0 ([1-6]\d\d)(?: (.*))?")
 USER_AGENT = "nhn-appliance probe"
 
@@ -66,8 +68,8 @@ def parse_stun(data: bytes, tid: bytes) -> dict:
         elif atype == 0x8022:
             out["software"] = value.decode("utf-8", "replace")
         elif atype == 0x0009 and alen >= 4:
-            text = value[4:].decode("utf-8", "replace")
-            out["error"] = f"{(value[2] & 7) * 100 + value[3]} {text}"
+            code = (value[2] & 7) * 100 + value[3]
+            out["error"] = f"{code} {value[4:].decode('utf-8', 'replace')}"
     return out
 
 
@@ -111,7 +113,6 @@ def _options(check: Check, sock: socket.socket, transport: str, ev: dict) -> byt
             f"Call-ID: {secrets.token_hex(12)}@{domain}\r\n"
             f"CSeq: 1 OPTIONS\r\n"
             f"Contact: <sip:probe@{local};transport={transport}>\r\n"
-            f"Accept: application/sdp\r\n"
             f"User-Agent: {USER_AGENT}\r\n"
             f"Content-Length: 0\r\n\r\n").encode()
     ev["sent"], ev["bytes_sent"] = f"OPTIONS sip:{domain} SIP/2.0", len(request)
@@ -150,14 +151,18 @@ def _socket(ip: str, udp: bool = True) -> socket.socket:
     return sock
 
 
-def _failure(check: Check, exc: OSError, sock: socket.socket, ev: dict, what: str) -> Result:
+def _failure(check: Check, exc: OSError, sock: socket.socket, ev: dict, what: str,
+             trace: _Trace, op: str) -> Result:
+    """A FAIL result; an ICMP error on the queue says more than the errno."""
     icmp = read_icmp_error(sock)
     reason = icmp.reason if icmp else classify(exc)
     if icmp:
         ev |= icmp.as_dict()
-    by = f" (ICMP from {icmp.offender})" if icmp and icmp.offender else ""
-    why = exc.strerror or str(exc) or "nothing within the time limit"
-    return Result.of(check, Status.FAIL, reason, f"{what}: {reason}{by}: {why}", **ev)
+        why = f"ICMP type {icmp.icmp_type} code {icmp.icmp_code} from {icmp.offender or '?'}"
+    else:
+        why = os.strerror(exc.errno) if exc.errno else str(exc) or "nothing within the time limit"
+    trace(op, failure=reason, detail=why)
+    return Result.of(check, Status.FAIL, reason, f"{what}: {reason} ({why})", **ev)
 
 
 async def _stun(check: Check, ip: str, port: int, timeout: float, trace: _Trace) -> Result:
@@ -171,11 +176,11 @@ async def _stun(check: Check, ip: str, port: int, timeout: float, trace: _Trace)
         ev["local_address"], ev["local_port"] = sock.getsockname()[:2]
         data, ev["transmissions"] = await _udp_ask(sock, request, timeout, trace)
     except OSError as exc:
-        trace("recv", failure="error", detail=str(exc))
-        return _failure(check, exc, sock, ev, f"STUN to {ip} udp/{port}")
+        return _failure(check, exc, sock, ev, f"STUN to {ip} udp/{port}", trace, "recv")
     finally:
         sock.close()
     if data is None:
+        trace("recv", failure="no-answer")
         detail = (f"no STUN reply from {ip} udp/{port} to {ev['transmissions']} Binding Requests"
                   f" within {timeout:g} s (filtered, or nothing there)")
         return Result.of(check, Status.FAIL, "no-answer", detail, **ev)
@@ -230,11 +235,11 @@ async def _sip(check: Check, ip: str, port: int, timeout: float, trace: _Trace) 
                     break
                 data += chunk
     except (OSError, TimeoutError) as exc:
-        trace(step, failure="error", detail=str(exc))
-        return _failure(check, exc, sock, ev, f"{what} ({step})")
+        return _failure(check, exc, sock, ev, f"{what} ({step})", trace, step)
     finally:
         sock.close()
     if data is None:
+        trace("recv", failure="no-answer")
         detail = f"{what}: no reply to {ev['transmissions']} requests within {timeout:g} s"
         return Result.of(check, Status.FAIL, "no-answer", detail, **ev)
     ev["bytes_received"] = len(data)
@@ -258,12 +263,10 @@ async def run(check: Check, ctx) -> Result:
             raise ValueError(f"port {port} out of range")
     except (KeyError, TypeError, ValueError) as exc:
         return Result.of(check, Status.ERROR, "bad-input", f"bad {check.kind} params: {exc}")
-    trace = _Trace(ip, "udp")
-    if check.kind == "stun":
-        result = await _stun(check, ip, port, ctx.timeout, trace)
-    elif check.kind == "sip":
-        result = await _sip(check, ip, port, ctx.timeout, trace)
-    else:
+    probe = {"stun": _stun, "sip": _sip}.get(check.kind)
+    if probe is None:
         return Result.of(check, Status.ERROR, "bad-input", f"udp cannot probe {check.kind!r}")
+    trace = _Trace(ip, "udp")
+    result = await probe(check, ip, port, ctx.timeout, trace)
     result.events = trace.events
     return result
