@@ -9,7 +9,7 @@ report shows as such, never as a pass.
 
 from __future__ import annotations
 
-from nhn_appliance.policy.addresses import format_ip, format_ports, format_span
+from nhn_appliance.policy.addresses import format_ip, format_ports, format_span, span_cidrs
 from nhn_appliance.policy.model import Action, Catalogue, Pin, Policy, Proto, Rule, Site
 from nhn_appliance.probes.model import Check
 
@@ -18,9 +18,10 @@ SIP_PORTS = {5060}
 
 
 def _host(span) -> str:
-    """The address to probe in a span: its first host (not a network address)."""
-    value = span.first + 1 if span.last - span.first >= 3 else span.first
-    return format_ip(span.family, value)
+    """The address to probe in a span: its first address, or the first host of
+    a whole CIDR block of four or more (not its network address)."""
+    whole_block = len(span_cidrs(span)) == 1 and span.last - span.first >= 3
+    return format_ip(span.family, span.first + 1 if whole_block else span.first)
 
 
 def _target(address: str, port: int) -> str:
@@ -51,6 +52,8 @@ def plan(catalogue: Catalogue, site: Site, policy: Policy, pins: dict[str, Pin],
             add(Check(f"dns:{name}@{resolver}", "dns", name, _service_of(catalogue, name), "", "resolves",
                       {"name": name, "resolver": resolver, "port": site.dns_port,
                        "expect": list(pin.addresses) if pin else []}))
+    _path_checks(policy, add)
+    _sniff_checks(catalogue, site, add)
     probe = site.probe
     for server in probe.get("ntp_servers", []):
         add(Check(f"ntp:{server}", "ntp", server, "ntp", "002:486", "offset under 1 s",
@@ -102,6 +105,31 @@ def _rule_checks(rule: Rule, sni: str, add) -> None:
                           f"udp {_target(address, port)}", rule.service, rule.source, "udp open",
                           {"why": f"{label}: UDP {format_ports([ports])} gives no answer to a probe; "
                                   "only a cooperating endpoint (a test call) can show it is open"}))
+
+
+def _path_checks(policy: Policy, add) -> None:
+    """One short traceroute per uplink zone, to the first TCP destination there."""
+    for zone in ("helsenett", "internett"):
+        rule = next((r for r in policy.scope_rules("") if r.zone == zone and r.action == Action.ACCEPT
+                     and r.proto == Proto.TCP and r.family == 4), None)
+        if rule is None:
+            continue
+        address = _host(rule.dst[0])
+        add(Check(f"path:{zone}:{address}", "path", address, rule.service, rule.source,
+                  f"leaves by the {zone} uplink", {"address": address, "max_hops": 8, "zone": zone}))
+
+
+def _sniff_checks(catalogue: Catalogue, site: Site, add) -> None:
+    """A passive capture for each service with known-wrong hosts (payment terminals, 002:549)."""
+    for name in site.services:
+        service = catalogue.services[name]
+        bad = [a for e in service.endpoints if e.action == Action.REJECT for a in e.addresses]
+        if not bad:
+            continue
+        good = [a for e in service.endpoints if e.action == Action.ACCEPT for a in e.addresses]
+        add(Check(f"sniff:{name}", "sniff", name, name, service.source, "no host talks to a known-wrong address",
+                  {"good": [format_span(a) for a in good], "bad": [format_span(a) for a in bad],
+                   "seconds": site.probe.get("timeout", 3.0)}))
 
 
 def _names(catalogue: Catalogue, site: Site) -> list[str]:
