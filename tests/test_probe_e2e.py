@@ -97,7 +97,7 @@ def test_probe_finds_open_blocked_and_unverifiable(lab) -> None:
 def test_probe_json_stream_and_narrowing(lab) -> None:
     lab, tmp = lab
     site = _site(lab, tmp, "probe", ["fjern", "video", "navn"])
-    proc = _cli(lab, "--site", str(site), "probe", "--service", "fjern", "--json", "-o", str(tmp / "f.json"))
+    proc = _cli(lab, "--site", str(site), "probe", "--service", "fjern", "--only", "tcp", "--json", "-o", str(tmp / "f.json"))
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert {r["service"] for r in lines} == {"fjern"} and len(lines) == 2
