@@ -24,11 +24,13 @@ from urllib.parse import urljoin, urlsplit
 
 from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
+from nhn_appliance.probes.netio import CANCEL
 
 Resolver = Callable[[str], list[str]]  #: name -> addresses ([] or raise when none)
 
 MAX_PAC_BYTES = 1 << 20
-TIME_LIMIT = 1.0  #: seconds of CPU time per call into the PAC code
+TIME_LIMIT = 1.0  #: seconds of CPU time per call into the PAC code (less when the check
+#: has less time left); QuickJS measures clock(), the process's CPU time
 MEMORY_LIMIT = 32 << 20
 MAX_ROUNDS = 4  #: FindProxyForURL calls per URL while it asks for new names
 MAX_NAMES = 32  #: distinct names one PAC file may have resolved
@@ -123,12 +125,13 @@ function timeRange() {
 }
 """
 
-_ENTRY = re.compile(r"^(DIRECT|PROXY|HTTPS?|SOCKS[45]?)(?:\s+(\[[^\]]+\]|[^\s:]+)(?::(\d+))?)?$", re.I)
+_ENTRY = re.compile(r"^(DIRECT|PROXY|HTTPS?|SOCKS[45]?)(?:\s+(\[[^\]]+\]|[^\s:]+)(?::(\d+))?)?$",
+                    re.IGNORECASE)
 _PORTS = {"PROXY": 80, "HTTP": 80, "HTTPS": 443, "SOCKS": 1080, "SOCKS4": 1080, "SOCKS5": 1080}
 
 
 def parse_answer(answer: str) -> list[dict[str, Any]]:
-    """"PROXY p:8080; DIRECT" -> [{type, host, port}, {type: DIRECT}]; junk -> {type: INVALID}."""
+    """'PROXY p:8080; DIRECT' -> [{type, host, port}, {type: DIRECT}]; junk -> INVALID."""
     out: list[dict[str, Any]] = []
     for part in filter(None, (p.strip() for p in answer.split(";"))):
         m = _ENTRY.match(part)
@@ -143,14 +146,16 @@ def parse_answer(answer: str) -> list[dict[str, Any]]:
     return out
 
 
-def _js_failure(exc: Exception, js: Any) -> tuple[str, str]:
+def _js_failure(exc: Exception, js: Any, limit: float) -> tuple[str, str]:
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
     if "InternalError: interrupted" in first:
-        return "pac-timeout", f"ran longer than {TIME_LIMIT:g} s of CPU time"
-    mem = js.memory()
-    if "out of memory" in first or mem.get("malloc_size", 0) >= 0.9 * MEMORY_LIMIT:
-        return "pac-memory", f"used more than {MEMORY_LIMIT >> 20} MiB"
+        return "pac-timeout", f"ran longer than its limit of {limit:.3g} s of CPU time"
+    # With no memory left even for the error object, QuickJS throws null.
+    full = js.memory().get("malloc_size", 0) >= 0.9 * MEMORY_LIMIT
+    if first == "null" or "out of memory" in first or full:
+        return "pac-memory", f"ran out of memory (limit {MEMORY_LIMIT >> 20} MiB)" + (
+            "; or the code threw null" if first == "null" else "")
     return "pac-error", first[:300]
 
 
@@ -166,7 +171,14 @@ def evaluate(source: str, urls: Sequence[str], resolve: Resolver, my_ip: str = "
     js = quickjs.Context()
     js.set_memory_limit(MEMORY_LIMIT)
     js.set_max_stack_size(256 << 10)
-    js.set_time_limit(TIME_LIMIT)
+    limit = [TIME_LIMIT]
+
+    def budget() -> None:  # before each call: the check's time left, at most TIME_LIMIT
+        left = TIME_LIMIT if deadline is None else deadline - time.monotonic()
+        limit[0] = max(0.05, min(TIME_LIMIT, left))
+        js.set_time_limit(limit[0])
+
+    budget()
     out: dict[str, Any] = {"error": None, "message": "", "urls": [], "dns": {}}
     try:
         js.eval(PRELUDE.replace("MYIP", json.dumps(my_ip)))
@@ -174,7 +186,7 @@ def evaluate(source: str, urls: Sequence[str], resolve: Resolver, my_ip: str = "
         js.eval(source)
         find = js.get("FindProxyForURL")
     except Exception as exc:  # noqa: BLE001 - syntax error, endless loop, allocation...
-        out["error"], out["message"] = _js_failure(exc, js)
+        out["error"], out["message"] = _js_failure(exc, js, limit[0])
         return out
     if not isinstance(find, quickjs.Object):
         out["error"], out["message"] = "pac-error", "the PAC file defines no FindProxyForURL"
@@ -186,22 +198,27 @@ def evaluate(source: str, urls: Sequence[str], resolve: Resolver, my_ip: str = "
         row: dict[str, Any] = {"url": url, "host": host, "answer": None, "proxies": [],
                                "error": None, "message": ""}
         out["urls"].append(row)
-        if spent or (deadline is not None and time.monotonic() > deadline):
-            row["error"] = spent or "pac-timeout"
-            row["message"] = "not evaluated: " + ("an earlier call failed" if spent else "no time left")
+        late = CANCEL.is_set() or (deadline is not None and time.monotonic() > deadline)
+        if spent or late:
+            row["error"] = spent or ("cancelled" if CANCEL.is_set() else "pac-timeout")
+            row["message"] = "not evaluated: " + (
+                "an earlier call failed" if spent else "no time left")
             continue
         try:
             for round_ in range(MAX_ROUNDS):
+                budget()
                 answer = find(url, host)
                 missed = json.loads(take())
                 if not isinstance(missed, list) or not missed or round_ == MAX_ROUNDS - 1:
                     break
                 for name in map(str, missed[:MAX_NAMES]):
+                    late = CANCEL.is_set() or (deadline is not None and time.monotonic() > deadline)
                     if name not in dns:
-                        dns[name] = _lookup(resolve, name) if len(dns) < MAX_NAMES else "skipped"
+                        dns[name] = "skipped" if late or len(dns) >= MAX_NAMES else _lookup(
+                            resolve, name)
                     put(name, dns[name] if _is_ip(dns[name]) else "")
         except Exception as exc:  # noqa: BLE001
-            row["error"], row["message"] = _js_failure(exc, js)
+            row["error"], row["message"] = _js_failure(exc, js, limit[0])
             spent = "" if row["error"] == "pac-error" else row["error"]
             continue
         if not isinstance(answer, str):
@@ -256,23 +273,24 @@ def resolver_for(ctx: Any) -> Resolver:
 
 
 class _FetchFailed(Exception):
-    def __init__(self, network_reason: str | None, detail: str, **evidence: Any) -> None:
+    def __init__(self, network_reason: str, detail: str, **evidence: Any) -> None:
         super().__init__(detail)
         self.detail, self.evidence = detail, {**evidence, "network_reason": network_reason}
 
 
 async def _get(url: str, address: str | None, resolve: Resolver, events: list[Event],
                t0: float) -> tuple[dict[str, Any], bytes, str]:
-    """GET ``url`` (HTTP/1.0, so never chunked), following a few redirects.
+    """GET ``url`` as HTTP/1.0 (so never chunked), following a few redirects.
 
     Returns (evidence, body, local address of the connection)."""
     first, hops = urlsplit(url).hostname, []
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise _FetchFailed("bad-input", f"not an http(s) URL: {url}", url=url)
+            raise _FetchFailed("bad-reply", f"not an http(s) URL: {url}", url=url)
         host, tls = parts.hostname, parts.scheme == "https"
-        port, ip = parts.port or (443 if tls else 80), address if address and parts.hostname == first else host
+        port = parts.port or (443 if tls else 80)
+        ip = address if address and host == first else host
         ev: dict[str, Any] = {"url": url, "address": ip, "port": port, "redirects": hops}
         if not _is_ip(ip):
             try:
@@ -282,14 +300,15 @@ async def _get(url: str, address: str | None, resolve: Resolver, events: list[Ev
             if not found:
                 raise _FetchFailed("no-address", f"{host} has no address", **ev)
             ev["address"] = ip = found[0]
+        peer = f"{ip} port {port}"
         try:
             reader, writer = await asyncio.open_connection(
                 ip, port, ssl=ssl.create_default_context() if tls else None,
                 server_hostname=host if tls else None)
         except (OSError, ssl.SSLError) as exc:
-            events.append(Event("connect", time.monotonic() - t0, f"{ip}:{port}", "tcp", classify(exc)))
-            raise _FetchFailed(classify(exc), f"cannot connect to {ip} port {port}: {exc}", **ev) from None
-        events.append(Event("connect", time.monotonic() - t0, f"{ip}:{port}", "tcp"))
+            events.append(Event("connect", time.monotonic() - t0, peer, "tcp", classify(exc)))
+            raise _FetchFailed(classify(exc), f"cannot connect to {peer}: {exc}", **ev) from None
+        events.append(Event("connect", time.monotonic() - t0, peer, "tcp"))
         local = writer.get_extra_info("sockname")[0]
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         request = (f"GET {path} HTTP/1.0\r\nHost: {parts.netloc.rpartition('@')[2]}\r\n"
@@ -301,16 +320,17 @@ async def _get(url: str, address: str | None, resolve: Resolver, events: list[Ev
             while len(data) <= MAX_PAC_BYTES + 65536 and (chunk := await reader.read(65536)):
                 data += chunk
         except (OSError, ssl.SSLError) as exc:
-            raise _FetchFailed(classify(exc), f"{ip} port {port}: {exc}", **ev) from None
+            raise _FetchFailed(classify(exc), f"{peer}: {exc}", **ev) from None
         finally:
             writer.close()
-        events.append(Event("recv", time.monotonic() - t0, f"{ip}:{port}", "tcp", num_bytes=len(data)))
+        events.append(Event("recv", time.monotonic() - t0, peer, "tcp", num_bytes=len(data)))
         head, sep, body = data.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         status = re.match(r"HTTP/\d(?:\.\d)? (\d{3})", lines[0])
         if not sep or not status:
-            raise _FetchFailed("bad-reply", f"{ip} port {port} did not answer HTTP", **ev)
-        headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
+            raise _FetchFailed("bad-reply", f"{peer} did not answer HTTP", **ev)
+        fields = (h.partition(":") for h in lines[1:])
+        headers = {k.strip().lower(): v.strip() for k, _, v in fields}
         code = int(status.group(1))
         ev.update(http_status=code, status_line=lines[0][:200], bytes=len(body),
                   content_type=headers.get("content-type", "")[:100])
@@ -321,26 +341,44 @@ async def _get(url: str, address: str | None, resolve: Resolver, events: list[Ev
         if code != 200:
             raise _FetchFailed("answered", f"the server answered {lines[0][:100]}", **ev)
         if len(body) > MAX_PAC_BYTES:
-            raise _FetchFailed("answered", f"the PAC file is larger than {MAX_PAC_BYTES >> 20} MiB", **ev)
+            raise _FetchFailed("answered", f"larger than {MAX_PAC_BYTES >> 20} MiB", **ev)
         return ev, body, local
     raise _FetchFailed("answered", f"more than {MAX_REDIRECTS} redirects", **ev)
+
+
+def _verdict(check: Check, out: dict[str, Any], evidence: dict[str, Any]) -> Result:
+    failed = [r for r in out["urls"] if r["error"]]
+    if out["error"]:
+        return Result.of(check, Status.FAIL, out["error"], out["message"], **evidence)
+    if failed:
+        why = f"{failed[0]['url']}: {failed[0]['message']}"
+        return Result.of(check, Status.FAIL, failed[0]["error"], why, **evidence)
+    odd = [r["url"] for r in out["urls"]
+           if not r["proxies"] or any(p["type"] == "INVALID" for p in r["proxies"])]
+    if odd:
+        why = f"no usable answer for {', '.join(odd)}"
+        return Result.of(check, Status.WARN, "bad-reply", why, **evidence)
+    said = "; ".join(f"{r['host']}: {r['answer']}" for r in out["urls"])
+    return Result.of(check, Status.OK, "answered", said or "the PAC file loads", **evidence)
 
 
 async def run(check: Check, ctx: Any) -> Result:
     t0 = time.monotonic()
     url, urls = check.params.get("url"), check.params.get("test_urls", [])
-    if not isinstance(url, str) or not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
-        return Result.of(check, Status.ERROR, "bad-input", "needs url (text) and test_urls (list of text)")
+    address = check.params.get("address")
+    if (not isinstance(url, str) or not isinstance(urls, list)
+            or not all(isinstance(u, str) for u in urls) or (address and not _is_ip(address))):
+        return Result.of(check, Status.ERROR, "bad-input",
+                         "needs url (text), test_urls (list of text), address (an IP) if any")
     resolve, events = resolver_for(ctx), []
     try:
         fetch, body, local = await asyncio.wait_for(
-            _get(url, check.params.get("address"), resolve, events, t0), ctx.timeout)
+            _get(url, address, resolve, events, t0), ctx.timeout)
     except (_FetchFailed, TimeoutError) as exc:
         failed = exc if isinstance(exc, _FetchFailed) else _FetchFailed(
             "timeout", f"no PAC file within {ctx.timeout:g} s", url=url)
-        bad = failed.evidence["network_reason"] == "bad-input"
-        res = Result.of(check, Status.ERROR if bad else Status.FAIL, "bad-input" if bad else "pac-fetch-failed",
-                        failed.detail, fetch=failed.evidence)
+        res = Result.of(check, Status.FAIL, "pac-fetch-failed", failed.detail,
+                        fetch=failed.evidence)
         res.events = events
         return res
     try:
@@ -349,21 +387,11 @@ async def run(check: Check, ctx: Any) -> Result:
         text = body.decode("latin-1")
     out = await asyncio.to_thread(evaluate, text, urls, resolve, local, t0 + ctx.timeout)
     for row in out["urls"]:
-        events.append(Event("evaluate", time.monotonic() - t0, failure=row["error"], detail=row["url"]))
+        events.append(Event("evaluate", time.monotonic() - t0, failure=row["error"],
+                            detail=row["url"]))
     evidence = {"fetch": fetch, "my_ip": local, "urls": out["urls"], "dns": out["dns"]}
     if any(p["type"].startswith("SOCKS") for r in out["urls"] for p in r["proxies"]):
         evidence["note"] = "SOCKS entries recorded; NHN's proxy is HTTP only"
-    failed = [r for r in out["urls"] if r["error"]]
-    if out["error"]:
-        res = Result.of(check, Status.FAIL, out["error"], out["message"], **evidence)
-    elif failed:
-        res = Result.of(check, Status.FAIL, failed[0]["error"], f"{failed[0]['url']}: {failed[0]['message']}",
-                        **evidence)
-    elif odd := [r["url"] for r in out["urls"] if not r["proxies"] or
-                 any(p["type"] == "INVALID" for p in r["proxies"])]:
-        res = Result.of(check, Status.WARN, "bad-reply", f"unusable answer for {', '.join(odd)}", **evidence)
-    else:
-        res = Result.of(check, Status.OK, "answered",
-                        "; ".join(f"{r['host']}: {r['answer']}" for r in out["urls"]) or "evaluated", **evidence)
+    res = _verdict(check, out, evidence)
     res.events = events
     return res

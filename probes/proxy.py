@@ -1,0 +1,201 @@
+"""Kind ``proxy``: does the web proxy open a tunnel to where the site needs to go?
+
+One ``CONNECT host:port`` over a raw asyncio stream (http.client's set_tunnel
+buffers the reply and hides the status line), then the status line and the
+headers, bounded in size and time. Credentials, when a check carries them
+(params ``username``/``password``, or ``user:pass@`` in ``proxy``), are sent
+as Basic Proxy-Authorization and never appear in the result: it names the
+request's header names only and the Proxy-Authenticate schemes only, and
+what the proxy sent back is scrubbed of them in case it echoes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ipaddress
+import re
+import time
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from nhn_appliance.probes.failures import classify
+from nhn_appliance.probes.model import Check, Event, Result, Status
+
+DEFAULT_PORT = 8080
+MAX_HEAD = 16384  #: bytes of status line plus headers read at most
+
+
+def split_hostport(text: str, default: int | None = None) -> tuple[str, int | None]:
+    """"h:1", "[v6]:1", "h", a bare IPv6 literal -> (host, port or default)."""
+    m = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?|([^:\s]+)(?::(\d+))?", text.strip())
+    if not m:
+        return text.strip(), default  # a bare IPv6 literal has colons but no port
+    host, port = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+    return host, int(port) if port else default
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _hostport(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for s in secrets:
+        text = text.replace(s, "***")
+    return text
+
+
+async def _read_head(reader: asyncio.StreamReader) -> bytes:
+    """Status line and headers, up to the blank line; stops early at a line that is not
+    HTTP (a banner), at EOF, and at MAX_HEAD bytes or 100 lines."""
+    head = b""
+    for _ in range(100):
+        try:
+            line = await reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as exc:
+            return head + exc.partial  # closed early: use what came
+        except asyncio.LimitOverrunError:
+            return head + b"\0overrun"
+        head += line
+        if line in (b"\r\n", b"\n") or not head.startswith(b"HTTP/") or len(head) > MAX_HEAD:
+            break
+    return head
+
+
+async def _exchange(ip: str, port: int, request: bytes, events: list[Event],
+                    t0: float, phase: list[str]) -> tuple[str, list[tuple[str, str]]]:
+    """Send the CONNECT; return the status line and the headers."""
+    peer = _hostport(ip, port)
+    try:
+        reader, writer = await asyncio.open_connection(ip, port, limit=MAX_HEAD)
+    except OSError as exc:
+        events.append(Event("connect", time.monotonic() - t0, peer, "tcp", classify(exc)))
+        raise
+    events.append(Event("connect", time.monotonic() - t0, peer, "tcp"))
+    try:
+        phase[0] = "answer"
+        writer.write(request)
+        await writer.drain()
+        events.append(Event("send", time.monotonic() - t0, peer, "tcp", num_bytes=len(request)))
+        head = await _read_head(reader)
+        events.append(Event("recv", time.monotonic() - t0, peer, "tcp", num_bytes=len(head)))
+    finally:
+        writer.close()
+    if b"\0overrun" in head or len(head) > MAX_HEAD:
+        phase[0] = "overrun"
+    lines = head.decode("latin-1").splitlines()
+    fields = (h.partition(":") for h in lines[1:])
+    return (lines or [""])[0], [(k.strip().lower(), v.strip()) for k, sep, v in fields if sep]
+
+
+async def run(check: Check, ctx: Any) -> Result:
+    t0, p = time.monotonic(), check.params
+    proxy = str(p.get("proxy", ""))
+    user, password = p.get("username"), p.get("password")
+    if "://" in proxy or "@" in proxy:  # "http://user:pass@host:port"
+        parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        user = user or (unquote(parts.username) if parts.username else None)
+        password = password or (unquote(parts.password) if parts.password else None)
+        proxy = parts.netloc.rpartition("@")[2]
+    given_port = str(p.get("port") or DEFAULT_PORT)
+    host, port = split_hostport(proxy, int(given_port) if given_port.isdigit() else None)
+    target = str(p.get("connect_to", ""))
+    address = p.get("address") or (host if _is_ip(host) else None)
+    secrets = [s for s in (user, password) if s]
+    token = base64.b64encode(f"{user or ''}:{password or ''}".encode()).decode() if secrets else ""
+    secrets += [token] if token else []
+    events: list[Event] = []
+
+    def result(status: Status, reason: str, detail: str, **evidence: Any) -> Result:
+        res = Result.of(check, status, reason, _scrub(detail, secrets),
+                        proxy=_hostport(host, port), address=address, connect_to=target,
+                        credentials_sent=bool(secrets), **evidence)
+        res.target, res.events = _scrub(res.target, secrets), events  # "user:pass@" in a target
+        return res
+
+    if (not host or not port or split_hostport(target)[1] is None
+            or (address and not _is_ip(address))):
+        return result(Status.ERROR, "bad-input",
+                      "needs proxy (host:port), connect_to (host:port), address (an IP) if any")
+    if not address:
+        from nhn_appliance.probes.pac import resolver_for
+        try:
+            found = await asyncio.wait_for(asyncio.to_thread(resolver_for(ctx), host), ctx.timeout)
+        except Exception as exc:  # noqa: BLE001 - DNS failures are results
+            return result(Status.FAIL, classify(exc), f"cannot resolve the proxy {host}")
+        if not found:
+            return result(Status.FAIL, "no-address", f"the proxy name {host} has no address")
+        address = found[0]
+    lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}", "User-Agent: nhn-appliance"]
+    if token:
+        lines.append(f"Proxy-Authorization: Basic {token}")
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii", "replace")
+    sent = {"request": lines[0], "request_headers": [h.split(":")[0] for h in lines[1:]]}
+    phase = ["connect"]
+    try:
+        status_line, headers = await asyncio.wait_for(
+            _exchange(address, port, request, events, t0, phase), ctx.timeout)
+    except (OSError, TimeoutError) as exc:
+        why = classify(exc)
+        where = "no answer to CONNECT from" if phase[0] == "answer" else "cannot connect to"
+        return result(Status.FAIL, why, f"{where} the proxy {_hostport(address, port)} ({why})",
+                      network_reason=why, phase=phase[0], **sent)
+    status_line = _scrub(status_line, secrets)  # a proxy might echo what it got
+    headers = [(k, _scrub(v, secrets)) for k, v in headers]
+    m = re.match(r"HTTP/\d(?:\.\d)? (\d{3})", status_line)
+    if phase[0] == "overrun" or not m:
+        what = "headers too long" if phase[0] == "overrun" else repr(status_line[:80])
+        return result(Status.FAIL, "bad-reply", f"the proxy did not answer HTTP: {what}",
+                      status_line=status_line[:200], **sent)
+    code = int(m.group(1))
+    seen = {"http_status": code, "status_line": status_line[:200], **sent,
+            **{k: v[:200] for k, v in headers if k in ("server", "via")}}
+    if 200 <= code < 300:
+        return result(Status.OK, "ok", f"the proxy opened a tunnel to {target}", **seen)
+    if code in (407, 401):  # tinyproxy 1.11.1 answers bad credentials with 401
+        schemes = [v.split()[0] for k, v in headers
+                   if k in ("proxy-authenticate", "www-authenticate") and v.split()]
+        given = "; the credentials given were not accepted" if secrets else ""
+        return result(Status.FAIL, "proxy-status-407",
+                      f"the proxy asks for authentication ({', '.join(schemes) or '?'}){given}",
+                      auth_schemes=schemes, **seen)
+    if 400 <= code < 500:
+        return result(Status.FAIL, "proxy-denied", f"the proxy refused CONNECT {target}: "
+                      f"{status_line[:100]}", **seen)
+    if code >= 500:
+        return result(Status.FAIL, "proxy-error", f"the proxy could not reach {target}: "
+                      f"{status_line[:100]}", **seen)
+    return result(Status.FAIL, "bad-reply", f"unexpected answer {status_line[:100]}", **seen)
+
+
+def check_from_pac(pac: Result, connect_to: str | None = None, url: str | None = None,
+                   check_id: str | None = None) -> Check | None:
+    """The ``proxy`` check for the first PROXY entry a ``pac`` result gave.
+
+    Takes the answer for ``url`` (default: the first test URL that got a PROXY
+    entry); ``connect_to`` defaults to that URL's host and port. None when the
+    PAC file sent everything DIRECT (or gave no answer).
+    """
+    for row in pac.evidence.get("urls", []):
+        if url and row.get("url") != url:
+            continue
+        entries = row.get("proxies", [])
+        entry = next((e for e in entries if e.get("type") in ("PROXY", "HTTP")), None)
+        if entry is None:
+            continue
+        parts = urlsplit(row["url"])
+        dest = connect_to or _hostport(parts.hostname or "",
+                                       parts.port or (443 if parts.scheme == "https" else 80))
+        proxy = _hostport(entry["host"], entry["port"])
+        return Check(id=check_id or f"{pac.id}.proxy", kind="proxy",
+                     target=f"{proxy} CONNECT {dest}", service=pac.service, source=pac.source,
+                     expect="answered", params={"proxy": proxy, "connect_to": dest})
+    return None

@@ -1,0 +1,6 @@
+// Hostile: never returns (the interrupt must also get through try/catch).
+function FindProxyForURL(url, host) {
+  for (;;) {
+    try { while (true) {} } catch (e) {}
+  }
+}

@@ -1,0 +1,4 @@
+// Broken: a syntax error.
+function FindProxyForURL(url, host) {
+  if (host == "a" { return "DIRECT"; }
+}
