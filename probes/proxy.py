@@ -126,7 +126,7 @@ async def run(check: Check, ctx: Any) -> Result:
         return result(Status.ERROR, "bad-input",
                       "needs proxy (host:port), connect_to (host:port), address (an IP) if any")
     if not address:
-        from nhn_appliance.probes.pac import resolver_for
+        from nhn_appliance.probes.pac_engine import resolver_for
         try:
             found = await asyncio.wait_for(asyncio.to_thread(resolver_for(ctx), host), ctx.timeout)
         except Exception as exc:  # noqa: BLE001 - DNS failures are results

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import netns as nn
-from nhn_appliance.probes import pac
+from nhn_appliance.probes import pac, pac_engine
 from nhn_appliance.probes.model import Check, Result, Status
 from nhn_appliance.probes.runner import ProbeContext, run_all
 
@@ -125,7 +125,7 @@ def test_dns_lookups_are_bounded() -> None:
            " return 'DIRECT'; }")
     out = pac.evaluate(src, ["http://a/", "http://b/"], lambda n: asked.append(n) or [], "")
     assert [r["answer"] for r in out["urls"]] == ["DIRECT", "DIRECT"]
-    assert len(asked) == len(set(asked)) <= pac.MAX_NAMES
+    assert len(asked) == len(set(asked)) <= pac_engine.MAX_NAMES
 
 
 @pytest.mark.parametrize(("text", "parsed"), [
@@ -140,7 +140,7 @@ def test_dns_lookups_are_bounded() -> None:
     ("", []),
 ])
 def test_parse_answer(text: str, parsed: list) -> None:
-    assert pac.parse_answer(text) == parsed
+    assert pac_engine.parse_answer(text) == parsed
 
 
 # -- the prober, over a real network --------------------------------------------
