@@ -81,8 +81,15 @@ def run_probe(inputs, output: str | None, services: tuple[str, ...], only: str |
 
         loop.add_signal_handler(signal.SIGINT, stop)
         loop.add_signal_handler(signal.SIGTERM, stop)
-        return await run_all(checks, ctx, int(probe.get("concurrency", 32)),
-                             float(probe.get("deadline", 60.0)), on_result)
+        concurrency, deadline = int(probe.get("concurrency", 32)), float(probe.get("deadline", 60.0))
+        results = await run_all(checks, ctx, concurrency, deadline, on_result)
+        # second step: ask the proxy the PAC file chose for a CONNECT (issue: proxy and PAC)
+        follow = _pac_followups(results) if not interrupted and (not kinds or "proxy" in kinds) else []
+        if follow:
+            progress.total += len(follow)
+            left = max(1.0, deadline - (time.time() - started))
+            results += await run_all(follow, ctx, concurrency, left, on_result)
+        return results
 
     results = asyncio.run(main())
     progress.close()
@@ -98,6 +105,21 @@ def run_probe(inputs, output: str | None, services: tuple[str, ...], only: str |
     if interrupted:
         return 130
     return 1 if any(r.status in (Status.FAIL, Status.ERROR) for r in results) else 0
+
+
+def _pac_followups(results: list[Result]) -> list:
+    """Proxy checks for the proxies that successful PAC evaluations chose."""
+    from nhn_appliance.probes.proxy import check_from_pac
+
+    seen = {r.id for r in results}
+    out = []
+    for r in results:
+        if r.kind == "pac" and r.status in (Status.OK, Status.WARN):
+            check = check_from_pac(r)
+            if check is not None and check.id not in seen:
+                seen.add(check.id)
+                out.append(check)
+    return out
 
 
 def summary(results: list[Result]) -> str:

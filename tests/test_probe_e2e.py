@@ -129,3 +129,28 @@ def test_ctrl_c_still_writes_what_was_measured(lab) -> None:
     assert reasons["tcp:203.0.113.20:443"] == "cancelled"
     assert reasons["tcp:203.0.113.40:1720"] == "icmp-admin-prohibited"  # measured before Ctrl-C
     assert "interrupted" in stderr
+
+
+def test_project_rendered_drop_reads_as_timeout(lab) -> None:
+    """The same router site with blocked_action = "drop": a blocked target is silence."""
+    lab, tmp = lab
+    text = _site(lab, tmp, "router-drop", ["fjern", "dns"]).read_text()
+    drop_site = tmp / "router-drop.toml"
+    drop_site.write_text(text.replace('blocked_action = "reject"', 'blocked_action = "drop"'))
+    rules = tmp / "router-drop.nft"
+    proc = subprocess.run([sys.executable, "-m", "nhn_appliance.cli", "--rules", str(CASE / "rules"),
+                           "--site", str(drop_site), "render", "-t", "nftables", "-o", str(rules)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "reject" not in rules.read_text().split("chain site", 1)[1]
+    assert netns.run_in(lab.ns["rtr"], ["nft", "-f", str(rules)]).returncode == 0
+    try:
+        site = _site(lab, tmp, "probe", ["fjern", "video", "navn"])
+        out = tmp / "drop.json"
+        proc = _cli(lab, "--site", str(site), "probe", "--only", "tcp", "--timeout", "0.5", "-o", str(out))
+        assert proc.returncode == 1
+        got = {r["id"]: (r["status"], r["reason"]) for r in json.loads(out.read_text())["results"]}
+        assert got["tcp:203.0.113.40:1720"] == ("fail", "timeout")
+        assert got["tcp:203.0.113.20:443"] == ("ok", "open")
+    finally:
+        # back to the reject policy for the other tests
+        netns.run_in(lab.ns["rtr"], ["nft", "-f", str(tmp / "router.nft")])

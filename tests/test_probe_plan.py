@@ -123,3 +123,19 @@ def test_host_info_reads_this_host() -> None:
     assert set(info) == {"hostname", "addresses", "gateways", "resolvers"}
     for entry in info["addresses"]:
         ipaddress.ip_interface(entry.split()[0])
+
+
+def test_pac_answer_leads_to_a_connect_check_at_the_proxy_it_chose() -> None:
+    from nhn_appliance.probe_cli import _pac_followups
+
+    pac_check = Check("pac:u", "pac", "http://config.nhn.test/kunde.pac", "proxy", "002:530", "answers",
+                      {"url": "http://config.nhn.test/kunde.pac"})
+    pac = Result.of(pac_check, Status.OK, "answered", "", urls=[
+        {"url": "https://www.helsenorge.test/", "answer": "PROXY 203.0.113.80:8080; DIRECT",
+         "proxies": [{"type": "PROXY", "host": "203.0.113.80", "port": 8080}, {"type": "DIRECT"}]}])
+    direct = Result.of(pac_check, Status.OK, "answered", "", urls=[
+        {"url": "http://intranet/", "answer": "DIRECT", "proxies": [{"type": "DIRECT"}]}])
+    follow = _pac_followups([pac])
+    assert len(follow) == 1 and follow[0].kind == "proxy"
+    assert follow[0].params == {"proxy": "203.0.113.80:8080", "connect_to": "www.helsenorge.test:443"}
+    assert _pac_followups([direct]) == []
