@@ -118,7 +118,7 @@ def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
     probe_settings = {
         "timeout": probe.get("timeout").number(0.1, 60, 3.0),
         "deadline": probe.get("deadline").number(1, 3600, 60.0),
-        "concurrency": probe.get("concurrency").integer(1, 256, 32),
+        "concurrency": probe.get("concurrency").integer(1, 256, 64),
         # an explicit empty list means "no NTP check"; absent means NHN's server (002:486)
         "ntp_servers": [n.text() for n in probe.get("ntp_servers").list(single_ok=True)]
         if probe.has("ntp_servers") else ["ntp.nhn.no"],

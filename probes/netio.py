@@ -72,10 +72,14 @@ def enable_recverr(sock: socket.socket, family: int) -> None:
 
 def read_icmp_error(sock: socket.socket) -> IcmpError | None:
     """One queued ICMP error, or None when the queue is empty."""
+    timeout = sock.gettimeout()
+    sock.setblocking(False)  # a socket with a time-out would wait for it first
     try:
         _, anc, _, _ = sock.recvmsg(512, 1024, MSG_ERRQUEUE | socket.MSG_DONTWAIT)
     except (BlockingIOError, InterruptedError, OSError):
         return None
+    finally:
+        sock.settimeout(timeout)
     for level, kind, data in anc:
         if (level, kind) not in ((socket.IPPROTO_IP, IP_RECVERR), (socket.IPPROTO_IPV6, IPV6_RECVERR)):
             continue

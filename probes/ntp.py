@@ -24,9 +24,32 @@ def _query(server: str, port: int, timeout: float):
     return ntplib.NTPClient().request(server, version=3, port=port, timeout=timeout)
 
 
+def _address(name: str, ctx) -> str:
+    """An NTP server given by name is looked up through the site's resolvers,
+    within the check's time (the system lookup could hang for 10 s)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+        return name
+    except ValueError:
+        pass
+    from nhn_appliance.probes.pac_engine import resolver_for
+
+    addresses = resolver_for(ctx)(name)
+    if not addresses:
+        raise OSError(f"{name} has no address")
+    return addresses[0]
+
+
 async def run(check: Check, ctx) -> Result:
-    server = check.params["address"]
     port = int(check.params.get("port", 123))
+    try:
+        server = await asyncio.to_thread(_address, check.params["address"], ctx)
+    except Exception as exc:
+        reason = classify(exc)
+        return Result.of(check, Status.FAIL, reason, f"NTP server {check.target}: its name did not resolve "
+                         f"({reason})", server=check.params["address"])
     try:
         stats = await asyncio.to_thread(_query, server, port, ctx.timeout)
     except Exception as exc:  # ntplib raises NTPException for silence, OSError for ICMP errors

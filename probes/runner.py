@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Result, Status
-from nhn_appliance.probes.netio import CANCEL
+from nhn_appliance.probes.netio import CANCEL, SLICE
 
 #: probe kind -> module with ``async def run(check, ctx) -> Result``; imported on first use
 PROBERS: dict[str, str] = {
@@ -29,6 +30,9 @@ PROBERS: dict[str, str] = {
     "tls": "nhn_appliance.probes.tls",
     "pac": "nhn_appliance.probes.pac",
     "proxy": "nhn_appliance.probes.proxy",
+    "syn": "nhn_appliance.probes.syn",
+    "path": "nhn_appliance.probes.path",
+    "sniff": "nhn_appliance.probes.sniff",
 }
 
 GRACE = 0.25  # seconds a prober may take past its timeout to close sockets
@@ -78,6 +82,10 @@ async def run_all(checks: Iterable[Check], ctx: ProbeContext, concurrency: int =
     checks = list(checks)
     CANCEL.clear()
     slots = asyncio.Semaphore(max(1, concurrency))
+    # probers wait in worker threads; asyncio's default pool (CPUs + 4) would
+    # queue checks past their time-out, so give the run as many as it may use
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="probe"))
     results: dict[str, Result] = {}
 
     async def guarded(check: Check) -> None:
@@ -100,6 +108,8 @@ async def run_all(checks: Iterable[Check], ctx: ProbeContext, concurrency: int =
         t.cancel()
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
+        await asyncio.sleep(2 * SLICE)  # worker threads see CANCEL within one slice
+    CANCEL.clear()  # the flag is per run: later runs and evaluations start clean
     out = []
     for check in checks:
         res = results.get(check.id)

@@ -1,0 +1,130 @@
+"""SNIFF: which LAN hosts talk to the payment hosts, passively and briefly.
+
+A bounded capture (a BPF filter on the watched hosts only, nothing stored,
+a packet cap, at most the per-check timeout) that lists the hosts talking
+to the good hosts (betalingsaksess) and to the bad ones: the common
+misconfiguration is a terminal set to 'secure access' 91.102.24.142
+(seed 002:549). The evidence keeps only addresses, ports, protocol, counts
+and times: never payload bytes.
+
+Needs root (raw sockets); without it the result is ``needs-root``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import threading
+import time
+
+from nhn_appliance.probes.model import Check, Result, Status
+from nhn_appliance.probes.netio import CANCEL, SLICE
+from nhn_appliance.probes.syn import needs_root, scapy_here
+
+GOOD = ["193.214.20.211"]  # betalingsaksess
+BAD = ["91.102.24.142"]  # 'secure access', the wrong host for a terminal
+MAX_PACKETS = 10_000  # the capture stops after this many
+MAX_PAIRS = 256  # (host, peer) pairs kept
+MAX_PORTS = 16  # ports kept per pair
+
+
+def _norm(address: str) -> str:
+    return ipaddress.ip_address(address).compressed
+
+
+def capture(good: list[str], bad: list[str], seconds: float, budget: float,
+            iface: str | None) -> dict:
+    """Listen ``seconds``, but end within ``budget`` seconds of the call, set-up included."""
+    start = time.monotonic()
+    scapy_here()
+    from scapy.sendrecv import AsyncSniffer
+
+    verdict = {_norm(a): "good" for a in good} | {_norm(a): "bad" for a in bad}
+    ifaces = [iface] if iface else [n for _, n in socket.if_nameindex() if n != "lo"]
+    bpf = " or ".join(f"host {a}" for a in verdict)
+    pairs: dict[tuple[str, str], dict] = {}
+    t0 = time.time()
+
+    def seen(pkt) -> None:  # runs in the sniffer's thread; reads headers only
+        ip = pkt.getlayer("IP") or pkt.getlayer("IPv6")
+        if ip is None:
+            return
+        src, dst = _norm(ip.src), _norm(ip.dst)
+        if (src in verdict) == (dst in verdict):
+            return
+        peer, host, outbound = (dst, src, True) if dst in verdict else (src, dst, False)
+        key = (host, peer)
+        if key not in pairs and len(pairs) >= MAX_PAIRS:
+            return
+        top = ip.payload
+        name = type(top).__name__
+        proto = name.lower() if name in ("TCP", "UDP") else "icmp" if name.startswith("ICMP") else \
+            str(ip.proto if ip.version == 4 else ip.nh)
+        pair = pairs.setdefault(key, {"host": host, "peer": peer, "verdict": verdict[peer],
+                                      "protos": set(), "ports": set(), "packets": 0,
+                                      "first_s": round(float(pkt.time) - t0, 3), "ifaces": set()})
+        pair["protos"].add(proto)
+        port = getattr(top, "dport" if outbound else "sport", None)  # the watched host's port
+        if proto in ("tcp", "udp") and port is not None and len(pair["ports"]) < MAX_PORTS:
+            pair["ports"].add(int(port))
+        pair["packets"] += 1
+        pair["last_s"] = round(float(pkt.time) - t0, 3)
+        pair["ifaces"].add(str(getattr(pkt, "sniffed_on", "") or ""))
+
+    window = max(0.05, min(seconds, budget - (time.monotonic() - start)))
+    started = threading.Event()
+    sniffer = AsyncSniffer(iface=ifaces, filter=bpf, prn=seen, store=False, count=MAX_PACKETS,
+                           started_callback=started.set)
+    begun = time.monotonic()
+    sniffer.start()
+    while sniffer.thread.is_alive() and not CANCEL.is_set():
+        left = begun + window - time.monotonic()
+        if left <= 0:
+            break
+        sniffer.thread.join(min(SLICE, left))
+    if sniffer.thread.is_alive() and started.wait(1.0):  # stop() before the start is a no-op
+        with contextlib.suppress(Exception):
+            sniffer.stop(join=False)
+    sniffer.thread.join(1.0)
+    if sniffer.exception is not None:
+        raise sniffer.exception
+    talkers = sorted(({**p, "protos": sorted(p["protos"]), "ports": sorted(p["ports"]),
+                       "ifaces": sorted(p["ifaces"] - {""})} for p in pairs.values()),
+                     key=lambda p: (p["verdict"] != "bad", p["host"], p["peer"]))
+    count = getattr(sniffer, "count", 0)
+    return {"good": list(good), "bad": list(bad), "iface": iface or "all", "filter": bpf,
+            "seconds": round(time.monotonic() - begun, 2), "packets": count,
+            "truncated": count >= MAX_PACKETS or len(pairs) >= MAX_PAIRS,
+            "bad_talkers": sorted({p["host"] for p in talkers if p["verdict"] == "bad"}),
+            "good_talkers": sorted({p["host"] for p in talkers if p["verdict"] == "good"}),
+            "talkers": talkers}
+
+
+async def run(check: Check, ctx) -> Result:
+    if (skipped := needs_root(check)) is not None:
+        return skipped
+    p = check.params
+    good, bad = list(p.get("good") or GOOD), list(p.get("bad") or BAD)
+    try:
+        for a in good + bad:
+            _norm(a)
+    except ValueError as exc:
+        return Result.of(check, Status.ERROR, "bad-input", str(exc))
+    seconds, budget = float(p.get("seconds", 10)), ctx.timeout - 0.15  # room to stop and join
+    ev = await asyncio.to_thread(capture, good, bad, seconds, budget, p.get("iface"))
+    fix = f"betalingsaksess {', '.join(good)}"
+    if ev["bad_talkers"]:
+        hosts, peers = ", ".join(ev["bad_talkers"]), sorted({t["peer"] for t in ev["talkers"]
+                                                              if t["verdict"] == "bad"})
+        return Result.of(check, Status.FAIL, "terminal-wrong-host",
+                         f"{hosts} talk(s) to {', '.join(peers)}, not to {fix}: set the terminal's "
+                         f"host to {fix}, then run the terminal's own test", **ev)
+    if ev["good_talkers"]:
+        return Result.of(check, Status.OK, "ok",
+                         f"{', '.join(ev['good_talkers'])} talk(s) to {fix}", **ev)
+    return Result.of(check, Status.SKIPPED, "nothing-seen",
+                     f"no terminal traffic to {', '.join(good + bad)} seen in {ev['seconds']:g} s "
+                     f"on {ev['iface']}; start a payment or the terminal's test while it listens",
+                     **ev)
