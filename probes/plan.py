@@ -33,8 +33,8 @@ def plan(catalogue: Catalogue, site: Site, policy: Policy, pins: dict[str, Pin],
     """Every check for the site, in a stable order; ``kinds``/``services`` narrow it."""
     checks: dict[str, Check] = {}
 
-    def add(check: Check) -> None:
-        if kinds and check.kind not in kinds and not (check.kind == "note" and "note" in kinds):
+    def add(check: Check, explicit: bool = False) -> None:
+        if (kinds and check.kind not in kinds) or (explicit and not (kinds and check.kind in kinds)):
             return
         if services and check.service not in services:
             return
@@ -88,6 +88,10 @@ def _rule_checks(rule: Rule, sni: str, add) -> None:
             if rule.proto == Proto.TCP:
                 add(Check(f"tcp:{address}:{port}", "tcp", _target(address, port), rule.service, rule.source,
                           f"open{rng}", base))
+                # a raw SYN (root) for the same target; only on request (--only syn), as the
+                # connect probe already tells a firewall's reject from silence
+                add(Check(f"syn:{address}:{port}", "syn", _target(address, port), rule.service, rule.source,
+                          f"open{rng}", base), explicit=True)
                 if port in SIP_PORTS:
                     add(Check(f"sip-tcp:{address}:{port}", "sip", _target(address, port), rule.service,
                               rule.source, "answers SIP OPTIONS", base | {"transport": "tcp"}))

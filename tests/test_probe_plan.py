@@ -77,6 +77,13 @@ def test_plan_has_every_kind_the_catalogue_calls_for(default) -> None:
     assert "tcp:83.118.185.1:443" in checks
 
 
+def test_syn_checks_only_on_request(default) -> None:
+    assert not [c for c in _plan(default) if c.kind == "syn"]
+    syn = _plan(default, kinds={"syn"})
+    tcp = [c for c in _plan(default) if c.kind == "tcp"]
+    assert syn and [c.params for c in syn] == [c.params for c in tcp]
+
+
 def test_narrowing_by_service_and_kind(default) -> None:
     join = _plan(default, services={"join"})
     assert join and {c.service for c in join} == {"join"}
