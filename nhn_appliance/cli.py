@@ -342,7 +342,7 @@ def render(obj: Ctx, target: str | None, options: tuple[str, ...], output: str |
               help="Result document (default: nhn-probe-SITE-TIME.json in the current folder).")
 @click.option("--service", "services", multiple=True, metavar="NAME",
               help="Only checks for this service (repeatable).")
-@click.option("--only", metavar="KINDS", help="Only these kinds, comma-separated: dns,tcp,ntp,tls,stun,sip,pac,proxy,note.")
+@click.option("--only", metavar="KINDS", help="Only these kinds, comma-separated: dns,tcp,syn,ntp,tls,stun,sip,pac,proxy,path,sniff,note.")
 @click.option("--timeout", type=click.FloatRange(0.1, 60), help="Seconds per check (default: the site's [probe] timeout).")
 @click.option("--json", "as_json", is_flag=True, help="Stream each result as one JSON line on stdout.")
 @click.pass_obj
