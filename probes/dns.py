@@ -17,7 +17,7 @@ from nhn_appliance.probes.model import Check, Event, Result, Status
 from nhn_appliance.probes.netio import enable_recverr, family_of, read_icmp_error
 
 
-def _exchange(query, server: str, port: int, timeout: float):
+def exchange(query, server: str, port: int, timeout: float):
     """One query over a *connected* UDP socket, so that an ICMP error (no DNS
     server there, a firewall's reject) is reported at once instead of as a
     time-out; TCP when the answer is truncated."""
@@ -65,7 +65,7 @@ async def run(check: Check, ctx) -> Result:
         query = dns.message.make_query(name, rdtype)
         label = dns.rdatatype.to_text(rdtype)
         try:
-            reply = await asyncio.to_thread(_exchange, query, server, port, per_query)
+            reply = await asyncio.to_thread(exchange, query, server, port, per_query)
         except Exception as exc:  # dnspython raises its own Timeout, OSError, FormError...
             reason = classify(exc)
             events.append(Event("query", time.monotonic() - start, server, "udp", reason, detail=label))

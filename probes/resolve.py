@@ -32,11 +32,11 @@ def resolve_names(names: list[str], resolvers: list[str], port: int = 53,
                   timeout: float = 2.0) -> Outcome:
     """Resolve A and AAAA for each name at the first resolver that answers."""
     import dns.exception
-    import dns.flags
     import dns.message
-    import dns.query
     import dns.rcode
     import dns.rdatatype
+
+    from nhn_appliance.probes.dns import exchange
 
     if not resolvers:
         raise ResolveError("the site names no DNS resolvers: add [dns] resolvers to the site file "
@@ -54,9 +54,7 @@ def resolve_names(names: list[str], resolvers: list[str], port: int = 53,
             try:
                 for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
                     query = dns.message.make_query(name, rdtype)
-                    reply = dns.query.udp(query, server, port=port, timeout=timeout)
-                    if reply.flags & dns.flags.TC:
-                        reply = dns.query.tcp(query, server, port=port, timeout=timeout)
+                    reply = exchange(query, server, port, timeout)
                     rcode = reply.rcode()
                     if rcode == dns.rcode.NXDOMAIN:
                         why = f"NXDOMAIN from {server}"
