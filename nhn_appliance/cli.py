@@ -367,6 +367,55 @@ def probe(obj: Ctx, output: str | None, services: tuple[str, ...], only: str | N
     sys.exit(run_probe(obj.inputs(), output, services, only, timeout, as_json))
 
 
+# -- report -----------------------------------------------------------------------
+REPORT_FORMATS = ("html", "text", "json", "nagios", "prometheus")
+
+
+@cli.command()
+@click.argument("results", metavar="RESULTS.json")
+@click.option("--format", "-f", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True,
+              help="html: one self-contained page; text: for an e-mail to kundesenter@nhn.no; json: the "
+                   "report model (report.schema.json); nagios: plugin output and exit code; "
+                   "prometheus: textfile-collector format.")
+@click.option("--lang", type=click.Choice(["nb", "en"]), default="nb", show_default=True,
+              help="Language of the report: nb (bokmål) or en (English).")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+def report(results: str, fmt: str, lang: str, output: str | None) -> None:
+    """Turn a probe result document into a report NHN support can act on.
+
+    Diagnoses the results (rules/diagnosis.toml): what is wrong, for which
+    service, with the evidence, what to do and on whose word. Secrets and
+    captured payloads are left out. Exit 0, or 2 for a bad or unsupported
+    document; --format nagios exits with the plugin code (0 OK, 1 WARNING,
+    2 CRITICAL, 3 UNKNOWN).
+
+    \b
+    Examples:
+      nhn-appliance report nhn-probe-kontor.json
+      nhn-appliance report run.json --format html -o rapport.html
+      nhn-appliance report run.json --format text --lang en | mail kundesenter@nhn.no
+      nhn-appliance report run.json --format nagios
+      nhn-appliance report run.json --format prometheus -o /var/lib/node_exporter/nhn.prom
+    """
+    from nhn_appliance.render.report import get_format
+    from nhn_appliance.render.report.model import report_from_file
+
+    rep = report_from_file(results, lang)
+    module = get_format(fmt)
+    text = module.render(rep)
+    if output:
+        from pathlib import Path
+
+        from nhn_appliance.outputs import write_all
+
+        write_all([(Path(output), text)])  # temporary file, then rename
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+    if fmt == "nagios":
+        sys.exit(module.exit_code(rep))
+
+
 def main() -> None:
     try:
         cli.main(prog_name="nhn-appliance", standalone_mode=False)

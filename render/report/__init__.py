@@ -1,0 +1,30 @@
+"""Report formats: each renders the report dict of :mod:`.model` and nothing else.
+
+Registered by name and imported only when asked for, so the command line
+stays fast. Each module has ``render(report: dict) -> str``; ``nagios`` also
+``exit_code(report) -> int``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+#: format name -> module
+FORMATS: dict[str, str] = {
+    "text": "nhn_appliance.render.report.text",
+    "json": "nhn_appliance.render.report.json_format",
+    "nagios": "nhn_appliance.render.report.nagios",
+    "prometheus": "nhn_appliance.render.report.prometheus",
+    "html": "nhn_appliance.render.report.html",
+}
+
+
+def get_format(name: str) -> ModuleType:
+    if name not in FORMATS:
+        raise ValueError(f"unknown report format {name!r}; known: {', '.join(FORMATS)}")
+    return importlib.import_module(FORMATS[name])
+
+
+def render(report: dict, name: str) -> str:
+    return get_format(name).render(report)

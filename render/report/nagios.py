@@ -1,0 +1,44 @@
+"""Nagios/Icinga plugin output: one status line, perfdata after '|'.
+
+Exit codes (plugin guidelines): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+A failing check makes CRITICAL even when another check could not run
+(error); only errors without failures make UNKNOWN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CODES = {"ok": 0, "warn": 1, "fail": 2, "error": 3}
+WORDS = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
+
+
+def exit_code(report: dict[str, Any]) -> int:
+    if report.get("summary", {}).get("fail", 0):
+        return 2
+    return CODES.get(report.get("verdict", "error"), 3)
+
+
+def _perf(label: str, value: Any, unit: str = "") -> str:
+    return f"{label}={value}{unit}"
+
+
+def render(report: dict[str, Any]) -> str:
+    labels, code = report["labels"], exit_code(report)
+    site = report["site"]["name"] or "-"
+    summary = report["summary"]
+    bad = [s for s in report["services"] if s["verdict"] in ("fail", "error", "warn")]
+    parts = [f"{s['service']} {labels['status_' + s['verdict']]}" for s in bad]
+    findings = [f for f in report["findings"] if f["severity"] in ("fail", "warn")]
+    text = f"NHN {WORDS[code]} - {labels['site'].lower()} {site}: "
+    text += ", ".join(parts) if parts else labels["status_ok"]
+    if findings:
+        text += "; " + "; ".join(f["title"] for f in findings[:3])
+        if len(findings) > 3:
+            text += f" (+{len(findings) - 3})"
+    if report.get("interrupted"):
+        text += f"; {labels['interrupted']}"
+    text = text.replace("|", "/")  # a '|' would start the perfdata
+    perf = [_perf(k, summary.get(k, 0)) for k in ("ok", "warn", "fail", "error", "skipped")]
+    perf += [_perf("findings", len(report["findings"])), _perf("runtime", report["runtime_s"], "s")]
+    return f"{text} | {' '.join(perf)}\n"
