@@ -48,7 +48,7 @@ def rules_of(policy, rule_id: str, profile: str = ""):
 
 
 def pin(name: str, *addresses: str, at: datetime = NOW) -> Pin:
-    return Pin(name, addresses, 300, at.strftime("%Y-%m-%dT%H:%M:%SZ"), "192.0.2.53")
+    return Pin(name, addresses, 300, at.strftime("%Y-%m-%dT%H:%M:%SZ"), "198.51.100.53")
 
 
 # -- reachability through the site's uplinks ---------------------------------------------

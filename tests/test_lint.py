@@ -73,7 +73,7 @@ def test_pinning_the_name_clears_the_empty_finding(cat) -> None:
     site = load_site(UNIT / "lint_site.toml", "lint_site.toml", cat)
     pins = {
         "portal.example.no": Pin(
-            "portal.example.no", ("192.0.2.99",), 60, "2025-01-01T00:00:00Z", ""
+            "portal.example.no", ("203.0.113.199",), 60, "2025-01-01T00:00:00Z", ""
         )
     }
     assert not kinds(lint(compile_policy(cat, site, pins)), "empty")

@@ -118,10 +118,10 @@ def test_privacy_no_secrets_or_payloads():
     bad = doc["results"][2]
     bad["target"] = "http://alice:hunter2@sikker.proxy.nhn.no:8080"
     bad["id"] = "proxy:http://alice:hunter2@sikker.proxy.nhn.no:8080"
-    bad["detail"] = "sent Proxy-Authorization: Basic dXNlcjpodW50ZXIy to alice:s3cr3tP4ss@192.0.2.88:8080"
+    bad["detail"] = "sent Proxy-Authorization: Basic dXNlcjpodW50ZXIy to alice:s3cr3tP4ss@198.51.100.88:8080"
     bad["evidence"] |= {"password": "s3cr3tP4ss", "headers": {"Proxy-Authorization": "Basic dXNlcjpodW50ZXIy"},
                         "token": "abcdeftoken123", "body": "PAYLOADBYTES", "reply_head": "PAYLOADBYTES",
-                        "url": "https://bob:hunter2@192.0.2.9/x?password=hunter2"}
+                        "url": "https://bob:hunter2@198.51.100.9/x?password=hunter2"}
     bad["events"][0]["detail"] = "Authorization: Bearer abcdeftoken123"
     for lang in ("nb", "en"):
         rep = build_report(doc, lang)
@@ -131,7 +131,7 @@ def test_privacy_no_secrets_or_payloads():
                 assert secret not in out, (fmt, secret)
         VALIDATOR.validate(rep)
     ev = next(e for e in rep["evidence"] if e["id"].startswith("proxy:http"))["evidence"]
-    assert ev["address"] == "192.0.2.88" and ev["http_status"] == 407  # addresses and codes stay
+    assert ev["address"] == "198.51.100.88" and ev["http_status"] == 407  # addresses and codes stay
     assert ev["credentials_sent"] is False
 
 

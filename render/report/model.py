@@ -84,7 +84,9 @@ _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 _AUTH_HEADER = re.compile(r"(?i)\b((?:proxy-)?authorization\s*[:=]\s*)(?:(basic|bearer|digest|negotiate|ntlm)\s+)?"
                           r"[^\s,;\"']+")
 _KV_SECRET = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key)(\s*[=:]\s*)[^\s,;&\"']+")
-_BARE_USERINFO = re.compile(r"(?<![\w/])([\w.%-]+):([^\s@/]+)@(?=[\w.-]+(?::\d+)?\b)")
+#: "user:secret@host" in free text; not our check ids ("dns:NAME@RESOLVER") nor SIP/mail URIs
+_BARE_USERINFO = re.compile(r"(?<![\w/])(?!(?:dns|sips?|sip-udp|sip-tcp|tel|mailto|tcp|syn|tls|stun|ntp|pac|proxy"
+                            r"|path|sniff|note):)([\w.%-]+):([^\s@/]+)@(?=[\w.-]+(?::\d+)?\b)")
 
 
 def scrub(text: str) -> str:
