@@ -78,7 +78,7 @@ TARGET_RSS_MB = 120.0  # 10**6 bytes
 TARGET_HELP = 0.25
 
 # -- documentation ranges ------------------------------------------------------
-DOC4 = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
+DOC4 = [ipaddress.ip_network(n) for n in ("198.51.100.0/24", "203.0.113.0/24")]  # not 192.0.2.0/24: the host uplink
 DOC6 = ipaddress.ip_network("2001:db8::/32")
 #: where catalogue addresses go (203.0.113.0/24 first; 198.51.100.128/25 is the bench's own)
 POOL4 = [ipaddress.ip_network("203.0.113.0/24"), ipaddress.ip_network("198.51.100.0/25")]
