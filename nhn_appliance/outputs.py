@@ -29,6 +29,12 @@ def output_paths(output: str, artifacts) -> list[Path]:
     return paths
 
 
+def write_text(path: Path, text: str) -> None:
+    """One file, atomically, creating its folder if needed (state files, documents)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_all([(path, text)])
+
+
 def write_all(files: list[tuple[Path, str]]) -> None:
     """Write every file to a temporary name first, then rename them all."""
     temps: list[tuple[str, Path]] = []

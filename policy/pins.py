@@ -8,8 +8,6 @@ written atomically and read by other tools.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,7 +63,7 @@ def read_pins(path: Path) -> dict[str, Pin]:
 
 
 def write_pins(path: Path, site: str, pins: dict[str, Pin]) -> None:
-    """Write atomically: a temporary file in the same folder, then rename."""
+    """Write atomically (:func:`nhn_appliance.outputs.write_text`)."""
     doc = {
         "schema": SCHEMA,
         "site": site,
@@ -80,18 +78,9 @@ def write_pins(path: Path, site: str, pins: dict[str, Pin]) -> None:
             for name, p in sorted(pins.items())
         },
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2, sort_keys=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from nhn_appliance.outputs import write_text
+
+    write_text(path, json.dumps(doc, indent=2) + "\n")
 
 
 def now_iso() -> str:

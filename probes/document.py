@@ -9,10 +9,8 @@ start and end times.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -73,15 +71,6 @@ def build(site: str, site_file: str, started: float, ended: float, results: list
 
 def write(path: Path, doc: dict[str, Any]) -> None:
     """Temporary file in the same folder, fsync, rename: never half a document."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from nhn_appliance.outputs import write_text
+
+    write_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

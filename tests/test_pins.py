@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+import nhn_appliance.outputs as outputs_mod
+from nhn_appliance.errors import UsageError
 from nhn_appliance.policy import pins as pins_mod
 from nhn_appliance.policy.model import Pin
 from nhn_appliance.policy.pins import SCHEMA, pin_age_days, read_pins, state_path_for, write_pins
@@ -231,7 +234,7 @@ def test_write_leaves_no_temporary_files(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("module", "attr"),
-    [(pins_mod.json, "dump"), (pins_mod.os, "replace")],
+    [(outputs_mod.os, "fsync"), (outputs_mod.os, "replace")],
     ids=["fails-while-writing", "fails-at-rename"],
 )
 def test_failed_write_keeps_the_old_file_and_no_temporary(
@@ -245,7 +248,7 @@ def test_failed_write_keeps_the_old_file_and_no_temporary(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(module, attr, broken)
-    with pytest.raises(OSError):
+    with pytest.raises(UsageError, match="No space left on device"):  # a clean error, exit 2
         write_pins(path, "kontor", {})
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["kontor.pins.json"]
