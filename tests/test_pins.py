@@ -12,7 +12,6 @@ import pytest
 
 import nhn_appliance.outputs as outputs_mod
 from nhn_appliance.errors import UsageError
-from nhn_appliance.policy import pins as pins_mod
 from nhn_appliance.policy.model import Pin
 from nhn_appliance.policy.pins import SCHEMA, pin_age_days, read_pins, state_path_for, write_pins
 
