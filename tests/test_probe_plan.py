@@ -24,6 +24,16 @@ from nhn_appliance.probes.plan import plan
 REPO = Path(__file__).parent.parent
 
 
+@pytest.fixture(autouse=True)
+def no_sockets(monkeypatch):
+    """The plan names real NHN targets: prove that planning opens no socket at all."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a plan test tried to open a socket")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
 @pytest.fixture(scope="module")
 def default():
     inputs = load_inputs(str(REPO / "appliance.toml"), None, str(REPO / "tests/cases/pins/default.pins.json"))
