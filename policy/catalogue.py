@@ -36,7 +36,7 @@ HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+
 
 ENDPOINT_KEYS = {
     "id", "title", "zone", "addresses", "names", "site_addresses", "protocol",
-    "ports", "tcp", "udp", "qos", "action", "source", "note", "sni",
+    "ports", "tcp", "udp", "qos", "action", "source", "note", "sni", "system_proxy",
 }
 SERVICE_KEYS = {"name", "title", "description", "source", "note"}
 PROFILE_KEYS = {"name", "title", "otherwise", "source", "note", "endpoint"}
@@ -135,6 +135,7 @@ def load_endpoint(node: Node) -> Endpoint:
         source=_source(node.get("source")),
         note=node.get("note").text(""),
         sni=node.get("sni").parsed(hostname) if node.has("sni") else "",
+        system_proxy=node.get("system_proxy").boolean(False),
     )
 
 

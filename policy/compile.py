@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from nhn_appliance.policy.addresses import merge_spans, parse_ip
+from nhn_appliance.policy.addresses import format_span, merge_spans, parse_ip
 from nhn_appliance.policy.model import (
     Action,
     Catalogue,
@@ -150,6 +150,12 @@ def compile_policy(
         ordered.extend(_order_block(block))
 
     default = Action.ACCEPT if site.outbound == "open" else site.blocked_action
+    system_proxy = next(
+        (f"{(ep.names or ('',))[0] or format_span(ep.addresses[0])}:{ep.flows[0][1][0].lo}"
+         for name in site.services for ep in catalogue.services[name].endpoints
+         if ep.system_proxy and ep.flows[0][1]),
+        "",
+    )
     return Policy(
         site=site.name,
         site_file=site.file,
@@ -163,6 +169,7 @@ def compile_policy(
         qos=qos,
         warnings=tuple(warnings),
         omitted=tuple(dict.fromkeys(omitted)),
+        system_proxy=system_proxy,
     )
 
 

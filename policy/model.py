@@ -65,6 +65,7 @@ class Endpoint:
     note: str = ""
     title: str = ""
     sni: str = ""  #: the TLS server name to check at tcp/443 of this endpoint
+    system_proxy: bool = False  #: this endpoint is the system-level (winhttp) proxy
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,7 @@ class Policy:
     qos: dict[str, QosClass]
     warnings: tuple[str, ...] = ()
     omitted: tuple[str, ...] = ()  #: endpoints left out, with the reason
+    system_proxy: str = ""  #: HOST:PORT of the catalogue's system proxy, if the site uses it
 
     def families(self) -> tuple[int, ...]:
         """Families that appear anywhere in the policy (LAN, rules or hosts)."""

@@ -31,7 +31,6 @@ from nhn_appliance.errors import UsageError
 
 GROUP = "nhn-appliance"
 #: NHN's system-level proxy for Windows services (002:555-561)
-PROXY = "kunde.proxy.nhn.no:8080"
 PROXY_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})?:([0-9]{1,5})")
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9/-]{0,99}")
 FW_PROTO = {"tcp": "TCP", "udp": "UDP", "any": "Any"}
@@ -215,7 +214,8 @@ class WindowsRenderer:
 
     options: dict[str, str] = {
         "winhttp-proxy": "the system proxy (netsh winhttp) in the site PC script: yes "
-                         f"({PROXY}, 002:555-561), no, or HOST:PORT; default: the line, commented out",
+                         "(the catalogue's system proxy: kunde.proxy.nhn.no:8080, 002:555-561), no, or HOST:PORT; "
+                         "default: the line, commented out",
     }
     limits: tuple[str, ...] = (
         "Windows applies Block rules before Allow rules whatever their order: a reject becomes a Block "
@@ -234,7 +234,7 @@ class WindowsRenderer:
         for key in opts:
             if key not in self.options:
                 raise UsageError(f"windows takes options {', '.join(self.options)}; not {key!r}")
-        proxy = self._proxy(opts.get("winhttp-proxy"))
+        proxy = self._proxy(opts.get("winhttp-proxy"), policy.system_proxy)
         qos = _qos(policy)
         scripts = [Script(
             "site-pc", f"a PC on the LAN of site {policy.site} (outbound {policy.outbound})",
@@ -251,13 +251,19 @@ class WindowsRenderer:
             "windows.ps1.j2", policy=policy, s=s, group=GROUP, ps=ps, ascii=_ascii,
         )) for s in scripts]
 
-    def _proxy(self, value: str | None) -> str:
+    @staticmethod
+    def _proxy(value: str | None, catalogue_proxy: str) -> str:
+        """The winhttp proxy line: the catalogue's system proxy (kunde-proxy,
+        002:555-561) unless the option names another; commented out by default."""
         if value is None:
-            return "#" + PROXY
+            return "#" + catalogue_proxy if catalogue_proxy else ""
         if value == "no":
             return ""
         if value == "yes":
-            return PROXY
+            if not catalogue_proxy:
+                raise UsageError("-O winhttp-proxy=yes: the site's services name no system proxy "
+                                 "(system_proxy in the catalogue); write HOST:PORT")
+            return catalogue_proxy
         m = PROXY_RE.fullmatch(value)
         if not m or not 0 < int(m.group(2)) <= 65535:
             raise UsageError(f"-O winhttp-proxy={value!r}: write yes, no or HOST:PORT")

@@ -288,7 +288,11 @@ SHAPES = {
 
 
 def test_hostile_catalogue_adds_no_command() -> None:
-    text = RENDERER.render(compile_policy(load_catalogue(HOSTILE), _hostile_site()), {"winhttp-proxy": "yes"})[0].text
+    hostile = compile_policy(load_catalogue(HOSTILE), _hostile_site())
+    # the hostile catalogue has no system proxy: "yes" is refused, a HOST:PORT is written
+    with pytest.raises(UsageError, match="name no system proxy"):
+        RENDERER.render(hostile, {"winhttp-proxy": "yes"})
+    text = RENDERER.render(hostile, {"winhttp-proxy": "proxy.example.test:8080"})[0].text
     seen = set()
     for line in text.splitlines():
         if not line.strip() or line.startswith("#"):
@@ -305,7 +309,7 @@ def test_hostile_catalogue_adds_no_command() -> None:
         if name in SHAPES:
             assert set(params) <= SHAPES[name] and tail == ["Out-Null"], line
         elif name == "netsh":
-            assert params == {"_": ["winhttp", "set", "proxy", "kunde.proxy.nhn.no:8080"]}, line
+            assert params == {"_": ["winhttp", "set", "proxy", "proxy.example.test:8080"]}, line
         else:
             assert name == "Write-Host" and re.fullmatch(r"[A-Za-z0-9 :-]+", params["_"][0]), line
     assert seen == {"New-NetFirewallRule", "New-NetQosPolicy", "netsh", "Write-Host"}
