@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
 import re
 import time
 from typing import Any
@@ -21,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
+from nhn_appliance.probes.pac_engine import is_ip
 
 DEFAULT_PORT = 8080
 MAX_HEAD = 16384  #: bytes of status line plus headers read at most
@@ -33,14 +33,6 @@ def split_hostport(text: str, default: int | None = None) -> tuple[str, int | No
         return text.strip(), default  # a bare IPv6 literal has colons but no port
     host, port = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
     return host, int(port) if port else default
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-        return True
-    except ValueError:
-        return False
 
 
 def _hostport(host: str, port: int) -> str:
@@ -108,7 +100,7 @@ async def run(check: Check, ctx: Any) -> Result:
     given_port = str(p.get("port") or DEFAULT_PORT)
     host, port = split_hostport(proxy, int(given_port) if given_port.isdigit() else None)
     target = str(p.get("connect_to", ""))
-    address = p.get("address") or (host if _is_ip(host) else None)
+    address = p.get("address") or (host if is_ip(host) else None)
     secrets = [s for s in (user, password) if s]
     token = base64.b64encode(f"{user or ''}:{password or ''}".encode()).decode() if secrets else ""
     secrets += [token] if token else []
@@ -122,7 +114,7 @@ async def run(check: Check, ctx: Any) -> Result:
         return res
 
     if (not host or not port or split_hostport(target)[1] is None
-            or (address and not _is_ip(address))):
+            or (address and not is_ip(address))):
         return result(Status.ERROR, "bad-input",
                       "needs proxy (host:port), connect_to (host:port), address (an IP) if any")
     if not address:
