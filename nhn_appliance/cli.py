@@ -383,7 +383,7 @@ REPORT_FORMATS = ("html", "text", "json", "nagios", "prometheus")
 def report(results: str, fmt: str, lang: str, output: str | None) -> None:
     """Turn a probe result document into a report NHN support can act on.
 
-    Diagnoses the results (rules/diagnosis.toml): what is wrong, for which
+    Diagnoses the results (rules/report/diagnosis.toml): what is wrong, for which
     service, with the evidence, what to do and on whose word. Secrets and
     captured payloads are left out. Exit 0, or 2 for a bad or unsupported
     document; --format nagios exits with the plugin code (0 OK, 1 WARNING,
@@ -397,8 +397,8 @@ def report(results: str, fmt: str, lang: str, output: str | None) -> None:
       nhn-appliance report run.json --format nagios
       nhn-appliance report run.json --format prometheus -o /var/lib/node_exporter/nhn.prom
     """
-    from nhn_appliance.render.report import get_format
-    from nhn_appliance.render.report.model import report_from_file
+    from nhn_appliance.report import get_format
+    from nhn_appliance.report.model import report_from_file
 
     rep = report_from_file(results, lang)
     module = get_format(fmt)

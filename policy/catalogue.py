@@ -28,8 +28,6 @@ from nhn_appliance.policy.model import (
 from nhn_appliance.policy.schema import Node, read_toml
 
 ZONES = tuple(z.value for z in Zone)
-#: files in rules/ that are not services: the report's finding rules (read by probes.diagnose)
-NOT_SERVICES = {"diagnosis.toml"}
 PROTOCOLS = tuple(p.value for p in Proto)
 SITE_ADDRESS_KEYS = ("resolvers",)
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -237,8 +235,6 @@ def _load_catalogue(directory: str) -> Catalogue:
     qos: dict[str, QosClass] = {}
     for path in files:
         display = str(path)
-        if path.name in NOT_SERVICES:
-            continue
         if path.name == "qos.toml":
             root = Node(read_toml(path, display, CatalogueError), display, "", CatalogueError)
             root.table({"class"}, required=("class",))

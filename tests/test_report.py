@@ -10,15 +10,15 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from nhn_appliance.probes.diagnose import load_rules
-from nhn_appliance.render.report import FORMATS, get_format
-from nhn_appliance.render.report.model import ReportInputError, build_report, read_results
+from nhn_appliance.report.diagnose import load_rules
+from nhn_appliance.report import FORMATS, get_format
+from nhn_appliance.report.model import ReportInputError, build_report, read_results
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
 CASE_DIR = TESTS / "cases" / "reports"
 CASE_FILES = sorted(CASE_DIR.glob("*.json"))
-SCHEMA = json.loads((REPO / "render" / "report" / "report.schema.json").read_text())
+SCHEMA = json.loads((REPO / "report" / "report.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 NO_HTML = [f for f in FORMATS if f != "html"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import netns
 import pytest
-from nhn_appliance.render.report import html
+from nhn_appliance.report import html
 
 HOSTILE = "<script>alert('x')</script> \"quoted\" & 'single' </details></pre>"
 
@@ -175,7 +175,7 @@ def test_matrix_cells_carry_text_and_unverified_is_not_a_pass():
 @pytest.mark.parametrize("lang", ["nb", "en"])
 def test_with_the_report_models_labels(lang):
     """The labels the report model hands over fit this template; missing ones fall back."""
-    model = pytest.importorskip("nhn_appliance.render.report.model")
+    model = pytest.importorskip("nhn_appliance.report.model")
     page = html.render(make_report(lang=lang, labels=model.LABELS[lang]))
     words = model.LABELS[lang]
     for key in ("report_title", "verdict", "status_fail", "status_warn", "remediation"):

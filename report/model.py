@@ -196,7 +196,7 @@ def _num(value: Any) -> float:
 
 def build_report(results_doc: dict[str, Any], lang: str = "nb") -> dict[str, Any]:
     """The report dict of the contract (see docs/reports.md) for a validated result document."""
-    from nhn_appliance.probes.diagnose import diagnose, service_titles
+    from nhn_appliance.report.diagnose import diagnose, service_titles
 
     if lang not in LANGS:
         raise ValueError(f"language {lang!r}: use one of {', '.join(LANGS)}")

@@ -12,11 +12,11 @@ from types import ModuleType
 
 #: format name -> module
 FORMATS: dict[str, str] = {
-    "text": "nhn_appliance.render.report.text",
-    "json": "nhn_appliance.render.report.json_format",
-    "nagios": "nhn_appliance.render.report.nagios",
-    "prometheus": "nhn_appliance.render.report.prometheus",
-    "html": "nhn_appliance.render.report.html",
+    "text": "nhn_appliance.report.text",
+    "json": "nhn_appliance.report.json_format",
+    "nagios": "nhn_appliance.report.nagios",
+    "prometheus": "nhn_appliance.report.prometheus",
+    "html": "nhn_appliance.report.html",
 }
 
 

@@ -1,6 +1,6 @@
 """Turn patterns of probe results into findings NHN support can act on.
 
-The rules are data (``rules/diagnosis.toml``): which results trigger a
+The rules are data (``rules/report/diagnosis.toml``): which results trigger a
 finding, its severity, its catalogue source and its texts in bokmål and
 English. This module only evaluates the patterns; see the header of the
 TOML file for the selector keys.
@@ -16,7 +16,6 @@ from typing import Any
 
 from nhn_appliance.errors import InputError
 
-RULES_FILE = Path(__file__).resolve().parent.parent / "rules" / "diagnosis.toml"
 LANGS = ("nb", "en")
 SEVERITIES = ("fail", "warn", "info")
 SELECTOR_KEYS = {"service", "kind", "status", "reason", "ports", "addresses", "id_glob", "cite"}
@@ -25,11 +24,9 @@ TEXT_KEYS = ("title", "explanation", "remediation")
 
 
 def _rules_path() -> Path:
-    if RULES_FILE.exists():
-        return RULES_FILE
-    from importlib.resources import files  # installed: the rules package data
+    from importlib.resources import files  # the rules package data, installed or editable
 
-    return Path(str(files("nhn_appliance.rules") / "diagnosis.toml"))
+    return Path(str(files("nhn_appliance.rules") / "report" / "diagnosis.toml"))
 
 
 @lru_cache(maxsize=4)
