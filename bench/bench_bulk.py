@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
 import sitegen  # noqa: E402
+
 from nhn_appliance.policy.catalogue import load_catalogue  # noqa: E402
 from nhn_appliance.policy.compile import compile_policy  # noqa: E402
 from nhn_appliance.policy.pins import read_pins, state_path_for  # noqa: E402

@@ -78,7 +78,9 @@ TARGET_RSS_MB = 120.0  # 10**6 bytes
 TARGET_HELP = 0.25
 
 # -- documentation ranges ------------------------------------------------------
-DOC4 = [ipaddress.ip_network(n) for n in ("198.51.100.0/24", "203.0.113.0/24")]  # not 192.0.2.0/24: the host uplink
+DOC4 = [
+    ipaddress.ip_network(n) for n in ("198.51.100.0/24", "203.0.113.0/24")
+]  # not 192.0.2.0/24: the host uplink
 DOC6 = ipaddress.ip_network("2001:db8::/32")
 #: where catalogue addresses go (203.0.113.0/24 first; 198.51.100.128/25 is the bench's own)
 POOL4 = [ipaddress.ip_network("203.0.113.0/24"), ipaddress.ip_network("198.51.100.0/25")]
@@ -404,9 +406,8 @@ def _safe_host(value: str) -> bool:
 
 def check_plan(paths: dict, timeout: float) -> dict:
     """Build the plan from the copies in this process; abort unless every target is safe."""
-    from nhn_appliance.probes.plan import plan
-
     from nhn_appliance.inputs import load_inputs
+    from nhn_appliance.probes.plan import plan
 
     inputs = load_inputs(str(paths["site"]), str(paths["rules"]), str(paths["site"]) + ".pins.json")
     checks = plan(inputs.catalogue, inputs.site, inputs.policy(), inputs.pins)

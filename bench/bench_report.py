@@ -36,16 +36,30 @@ def main() -> int:
             times, rc = [], 0
             for _ in range(args.runs):
                 t0 = time.perf_counter()
-                proc = subprocess.run([sys.executable, "-m", "nhn_appliance.cli", "report", str(doc),
-                                       "--format", fmt, "-o", str(Path(tmp) / f"out.{fmt}")],
-                                      capture_output=True, text=True)
+                proc = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "nhn_appliance.cli",
+                        "report",
+                        str(doc),
+                        "--format",
+                        fmt,
+                        "-o",
+                        str(Path(tmp) / f"out.{fmt}"),
+                    ],
+                    capture_output=True,
+                    text=True,
+                )
                 times.append(time.perf_counter() - t0)
                 rc = proc.returncode
             ok = rc in (0, 1, 2) if fmt == "nagios" else rc == 0
             med = statistics.median(times)
             worst = max(worst, med) if ok else worst
             note = "" if ok else f"  exit {rc}: {proc.stderr.strip().splitlines()[-1:]}"
-            print(f"{fmt:<11} {min(times):>7.3f} {med:>9.3f}  {'ok' if ok and med < TARGET_S else 'SLOW' if ok else 'n/a'}{note}")
+            print(
+                f"{fmt:<11} {min(times):>7.3f} {med:>9.3f}  {'ok' if ok and med < TARGET_S else 'SLOW' if ok else 'n/a'}{note}"
+            )
     return 0 if worst < TARGET_S else 1
 
 

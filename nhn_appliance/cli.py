@@ -50,12 +50,23 @@ def _warn(lines) -> None:
 
 
 @click.group(epilog=EPILOG_MAIN, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--site", metavar="PATH", envvar="NHN_APPLIANCE_SITE",
-              help="Site file. Default: ./appliance.toml, else the packaged default site.")
-@click.option("--rules", metavar="DIR", envvar="NHN_APPLIANCE_RULES",
-              help="Catalogue directory. Default: the packaged rules/.")
-@click.option("--pins", metavar="FILE",
-              help="Pinned-names state file. Default: SITE.pins.json beside the site file.")
+@click.option(
+    "--site",
+    metavar="PATH",
+    envvar="NHN_APPLIANCE_SITE",
+    help="Site file. Default: ./appliance.toml, else the packaged default site.",
+)
+@click.option(
+    "--rules",
+    metavar="DIR",
+    envvar="NHN_APPLIANCE_RULES",
+    help="Catalogue directory. Default: the packaged rules/.",
+)
+@click.option(
+    "--pins",
+    metavar="FILE",
+    help="Pinned-names state file. Default: SITE.pins.json beside the site file.",
+)
 @click.version_option(__version__, prog_name="nhn-appliance")
 @click.pass_context
 def cli(ctx: click.Context, site: str | None, rules: str | None, pins: str | None) -> None:
@@ -113,13 +124,21 @@ def rules_show(obj: Ctx, service: str, as_json: bool) -> None:
     cat = obj.catalogue()
     svc = cat.services.get(service)
     if svc is None:
-        raise click.BadParameter(f"unknown service {service!r}; known: {', '.join(sorted(cat.services))}",
-                                 param_hint="SERVICE")
-    click.echo(json.dumps(service_dict(svc), indent=2, ensure_ascii=False) if as_json else service_text(svc))
+        raise click.BadParameter(
+            f"unknown service {service!r}; known: {', '.join(sorted(cat.services))}",
+            param_hint="SERVICE",
+        )
+    click.echo(
+        json.dumps(service_dict(svc), indent=2, ensure_ascii=False)
+        if as_json
+        else service_text(svc)
+    )
 
 
 @rules.command("check")
-@click.option("--strict", is_flag=True, help="Exit 1 when lint finds shadowed or overlapping rules.")
+@click.option(
+    "--strict", is_flag=True, help="Exit 1 when lint finds shadowed or overlapping rules."
+)
 @click.pass_obj
 def rules_check(obj: Ctx, strict: bool) -> None:
     """Validate the catalogue and the site, and lint the compiled policy.
@@ -132,12 +151,18 @@ def rules_check(obj: Ctx, strict: bool) -> None:
 
     inputs = obj.inputs()
     cat = inputs.catalogue
-    n_ep = sum(len(s.endpoints) + sum(len(p.endpoints) for p in s.profiles) for s in cat.services.values())
-    click.echo(f"catalogue {cat.directory}: {len(cat.services)} services, {n_ep} endpoints, "
-               f"{len(cat.qos)} QoS classes: ok")
+    n_ep = sum(
+        len(s.endpoints) + sum(len(p.endpoints) for p in s.profiles) for s in cat.services.values()
+    )
+    click.echo(
+        f"catalogue {cat.directory}: {len(cat.services)} services, {n_ep} endpoints, "
+        f"{len(cat.qos)} QoS classes: ok"
+    )
     policy = inputs.policy()
-    click.echo(f"site {inputs.site.file}: {len(inputs.site.services)} services, "
-               f"{len(policy.rules)} rules: ok")
+    click.echo(
+        f"site {inputs.site.file}: {len(inputs.site.services)} services, "
+        f"{len(policy.rules)} rules: ok"
+    )
     _warn(policy.warnings)
     findings = [f for f in lint(policy) if f.kind != "empty"]
     for f in findings:
@@ -148,11 +173,23 @@ def rules_check(obj: Ctx, strict: bool) -> None:
 
 # -- resolve --------------------------------------------------------------
 @cli.command()
-@click.option("--resolver", "resolvers", multiple=True, metavar="ADDR",
-              help="Ask this resolver instead of the site's [dns] resolvers (repeatable).")
-@click.option("--port", type=click.IntRange(1, 65535), help="Resolver port (default: the site's, 53).")
-@click.option("--timeout", type=click.FloatRange(0.1, 30), default=2.0, show_default=True,
-              help="Seconds to wait for each answer.")
+@click.option(
+    "--resolver",
+    "resolvers",
+    multiple=True,
+    metavar="ADDR",
+    help="Ask this resolver instead of the site's [dns] resolvers (repeatable).",
+)
+@click.option(
+    "--port", type=click.IntRange(1, 65535), help="Resolver port (default: the site's, 53)."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 30),
+    default=2.0,
+    show_default=True,
+    help="Seconds to wait for each answer.",
+)
 @click.pass_obj
 def resolve(obj: Ctx, resolvers: tuple[str, ...], port: int | None, timeout: float) -> None:
     """Pin the catalogue's DNS names to addresses for render.
@@ -243,13 +280,24 @@ def policy_lint(obj: Ctx, strict: bool) -> None:
 @click.argument("dst")
 @click.argument("port", type=int, required=False)
 @click.option("--src", metavar="ADDR", help="Source address on the LAN (selects a host profile).")
-@click.option("--uplink", type=click.Choice(["helsenett", "internett"]),
-              help="Only this uplink (default: the one that lets the flow out, if any).")
+@click.option(
+    "--uplink",
+    type=click.Choice(["helsenett", "internett"]),
+    help="Only this uplink (default: the one that lets the flow out, if any).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--strict", is_flag=True, help="Exit 1 unless the verdict is accept.")
 @click.pass_obj
-def explain(obj: Ctx, proto: str, dst: str, port: int | None, src: str | None,
-            uplink: str | None, as_json: bool, strict: bool) -> None:
+def explain(
+    obj: Ctx,
+    proto: str,
+    dst: str,
+    port: int | None,
+    src: str | None,
+    uplink: str | None,
+    as_json: bool,
+    strict: bool,
+) -> None:
     """Is this flow allowed at the site, by which rule, and on whose word?
 
     \b
@@ -276,16 +324,31 @@ def explain(obj: Ctx, proto: str, dst: str, port: int | None, src: str | None,
 
 # -- render -------------------------------------------------------------------
 @cli.command()
-@click.option("--target", "-t", metavar="TARGET",
-              help="A target from --list-targets (default: the site's first [render] target).")
-@click.option("-O", "--option", "options", multiple=True, metavar="KEY=VALUE",
-              help="A target option (see --list-targets), repeatable.")
-@click.option("-o", "--output", metavar="FILE",
-              help="Write to FILE instead of stdout (iptables: FILE gets IPv4, FILE with .v6 IPv6).")
+@click.option(
+    "--target",
+    "-t",
+    metavar="TARGET",
+    help="A target from --list-targets (default: the site's first [render] target).",
+)
+@click.option(
+    "-O",
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A target option (see --list-targets), repeatable.",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Write to FILE instead of stdout (iptables: FILE gets IPv4, FILE with .v6 IPv6).",
+)
 @click.option("--list-targets", is_flag=True, help="List the targets and what each covers.")
 @click.pass_obj
-def render(obj: Ctx, target: str | None, options: tuple[str, ...], output: str | None,
-           list_targets: bool) -> None:
+def render(
+    obj: Ctx, target: str | None, options: tuple[str, ...], output: str | None, list_targets: bool
+) -> None:
     """Render the site's firewall configuration.
 
     Several files (iptables per family, windows per use) go to FILE and
@@ -316,8 +379,10 @@ def render(obj: Ctx, target: str | None, options: tuple[str, ...], output: str |
         key, sep, value = item.partition("=")
         if not sep or key not in renderer.options:
             known = ", ".join(renderer.options) or "none"
-            raise click.BadParameter(f"{item!r}: target {target} takes options {known} (KEY=VALUE)",
-                                     param_hint="-O/--option")
+            raise click.BadParameter(
+                f"{item!r}: target {target} takes options {known} (KEY=VALUE)",
+                param_hint="-O/--option",
+            )
         opts[key] = value
     compiled = inputs.policy()
     artifacts = renderer.render(compiled, opts)
@@ -338,16 +403,41 @@ def render(obj: Ctx, target: str | None, options: tuple[str, ...], output: str |
 
 # -- probe ------------------------------------------------------------------------
 @cli.command()
-@click.option("-o", "--output", metavar="FILE",
-              help="Result document (default: nhn-probe-SITE-TIME.json in the current folder).")
-@click.option("--service", "services", multiple=True, metavar="NAME",
-              help="Only checks for this service (repeatable).")
-@click.option("--only", metavar="KINDS", help="Only these kinds, comma-separated: dns,tcp,syn,ntp,tls,stun,sip,pac,proxy,path,sniff,note.")
-@click.option("--timeout", type=click.FloatRange(0.1, 60), help="Seconds per check (default: the site's [probe] timeout).")
-@click.option("--json", "as_json", is_flag=True, help="Stream each result as one JSON line on stdout.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Result document (default: nhn-probe-SITE-TIME.json in the current folder).",
+)
+@click.option(
+    "--service",
+    "services",
+    multiple=True,
+    metavar="NAME",
+    help="Only checks for this service (repeatable).",
+)
+@click.option(
+    "--only",
+    metavar="KINDS",
+    help="Only these kinds, comma-separated: dns,tcp,syn,ntp,tls,stun,sip,pac,proxy,path,sniff,note.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 60),
+    help="Seconds per check (default: the site's [probe] timeout).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Stream each result as one JSON line on stdout."
+)
 @click.pass_obj
-def probe(obj: Ctx, output: str | None, services: tuple[str, ...], only: str | None,
-          timeout: float | None, as_json: bool) -> None:
+def probe(
+    obj: Ctx,
+    output: str | None,
+    services: tuple[str, ...],
+    only: str | None,
+    timeout: float | None,
+    as_json: bool,
+) -> None:
     """Check from the site that what its services need actually works.
 
     Plans the checks of the site's services (only catalogue and site targets),
@@ -373,13 +463,27 @@ REPORT_FORMATS = ("html", "text", "json", "nagios", "prometheus")
 
 @cli.command()
 @click.argument("results", metavar="RESULTS.json")
-@click.option("--format", "-f", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True,
-              help="html: one self-contained page; text: for an e-mail to kundesenter@nhn.no; json: the "
-                   "report model (report.schema.json); nagios: plugin output and exit code; "
-                   "prometheus: textfile-collector format.")
-@click.option("--lang", type=click.Choice(["nb", "en"]), default="nb", show_default=True,
-              help="Language of the report: nb (bokmål) or en (English).")
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(REPORT_FORMATS),
+    default="text",
+    show_default=True,
+    help="html: one self-contained page; text: for an e-mail to kundesenter@nhn.no; json: the "
+    "report model (report.schema.json); nagios: plugin output and exit code; "
+    "prometheus: textfile-collector format.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["nb", "en"]),
+    default="nb",
+    show_default=True,
+    help="Language of the report: nb (bokmål) or en (English).",
+)
+@click.option(
+    "-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+)
 def report(results: str, fmt: str, lang: str, output: str | None) -> None:
     """Turn a probe result document into a report NHN support can act on.
 

@@ -28,7 +28,9 @@ def endpoint_dict(ep: Endpoint) -> dict:
         "addresses": [format_span(a) for a in ep.addresses],
         "names": list(ep.names),
         "site_addresses": ep.site_addresses or None,
-        "flows": [{"protocol": p.value, "ports": format_ports(ports) or None} for p, ports in ep.flows],
+        "flows": [
+            {"protocol": p.value, "ports": format_ports(ports) or None} for p, ports in ep.flows
+        ],
         "qos": ep.qos,
         "action": ep.action.value,
         "source": ep.source,
@@ -45,8 +47,14 @@ def service_dict(svc: Service) -> dict:
         "note": svc.note or None,
         "endpoints": [endpoint_dict(e) for e in svc.endpoints],
         "profiles": [
-            {"name": p.name, "title": p.title, "otherwise": p.otherwise.value, "source": p.source,
-             "note": p.note or None, "endpoints": [endpoint_dict(e) for e in p.endpoints]}
+            {
+                "name": p.name,
+                "title": p.title,
+                "otherwise": p.otherwise.value,
+                "source": p.source,
+                "note": p.note or None,
+                "endpoints": [endpoint_dict(e) for e in p.endpoints],
+            }
             for p in svc.profiles
         ],
     }
@@ -73,7 +81,9 @@ def service_text(svc: Service) -> str:
         for ep in svc.endpoints:
             lines.extend(_endpoint_lines(ep, "    "))
     for p in svc.profiles:
-        lines.append(f"  profile {p.name}: {p.title} (everything else: {p.otherwise}; source {p.source})")
+        lines.append(
+            f"  profile {p.name}: {p.title} (everything else: {p.otherwise}; source {p.source})"
+        )
         if p.note:
             lines.append(f"    note: {p.note}")
         for ep in p.endpoints:
@@ -108,8 +118,13 @@ def policy_dict(p: Policy) -> dict:
         "lan_prefixes": [format_span(s) for s in p.lan_prefixes],
         "uplinks": [{"zone": u.zone.value, "interface": u.interface} for u in p.uplinks],
         "profiles": [
-            {"name": b.name, "hosts": [format_span(h) for h in b.hosts], "host_names": list(b.host_names),
-             "otherwise": b.otherwise.value, "source": b.source}
+            {
+                "name": b.name,
+                "hosts": [format_span(h) for h in b.hosts],
+                "host_names": list(b.host_names),
+                "otherwise": b.otherwise.value,
+                "source": b.source,
+            }
             for b in p.profiles
         ],
         "rules": [rule_dict(r) for r in p.rules],
@@ -126,8 +141,10 @@ def policy_text(p: Policy) -> str:
         f"  uplinks: {ups}",
         f"  outbound {p.outbound}: anything not listed is {PAST[p.default_action.value]}",
     ]
-    scopes = [(b.name, f"profile {b.name} for {', '.join(b.host_names)} (else {b.otherwise})")
-              for b in p.profiles] + [("", "LAN")]
+    scopes = [
+        (b.name, f"profile {b.name} for {', '.join(b.host_names)} (else {b.otherwise})")
+        for b in p.profiles
+    ] + [("", "LAN")]
     for scope, title in scopes:
         lines.append(f"{title}:")
         for i, r in enumerate(p.scope_rules(scope), 1):

@@ -21,7 +21,13 @@ from nhn_appliance.probes.model import Result, Status
 from nhn_appliance.probes.plan import plan
 from nhn_appliance.probes.runner import ProbeContext, run_all
 
-MARK = {Status.OK: "ok", Status.WARN: "WARN", Status.FAIL: "FAIL", Status.ERROR: "ERROR", Status.SKIPPED: "--"}
+MARK = {
+    Status.OK: "ok",
+    Status.WARN: "WARN",
+    Status.FAIL: "FAIL",
+    Status.ERROR: "ERROR",
+    Status.SKIPPED: "--",
+}
 
 
 class Progress:
@@ -37,8 +43,10 @@ class Progress:
         self.counts[result.status] += 1
         if self.live:
             bad = self.counts[Status.FAIL] + self.counts[Status.ERROR]
-            self.stream.write(f"\r  {self.done}/{self.total} checks, {bad} failing, "
-                              f"last: {result.kind} {result.target} {MARK[result.status]}   \x1b[K")
+            self.stream.write(
+                f"\r  {self.done}/{self.total} checks, {bad} failing, "
+                f"last: {result.kind} {result.target} {MARK[result.status]}   \x1b[K"
+            )
             self.stream.flush()
 
     def close(self) -> None:
@@ -47,18 +55,32 @@ class Progress:
             self.stream.flush()
 
 
-def run_probe(inputs, output: str | None, services: tuple[str, ...], only: str | None,
-              timeout: float | None, as_json: bool) -> int:
+def run_probe(
+    inputs,
+    output: str | None,
+    services: tuple[str, ...],
+    only: str | None,
+    timeout: float | None,
+    as_json: bool,
+) -> int:
     site = inputs.site
     kinds = {k.strip() for k in only.split(",")} if only else None
     unknown = set(services) - set(site.services)
     if unknown:
-        raise click.BadParameter(f"{', '.join(sorted(unknown))} not in this site's services "
-                                 f"({', '.join(site.services)})", param_hint="--service")
-    checks = plan(inputs.catalogue, site, inputs.policy(), inputs.pins, kinds, set(services) or None)
+        raise click.BadParameter(
+            f"{', '.join(sorted(unknown))} not in this site's services "
+            f"({', '.join(site.services)})",
+            param_hint="--service",
+        )
+    checks = plan(
+        inputs.catalogue, site, inputs.policy(), inputs.pins, kinds, set(services) or None
+    )
     probe = site.probe
-    ctx = ProbeContext(timeout=timeout or probe.get("timeout", 3.0), resolvers=site.resolvers,
-                       dns_port=site.dns_port)
+    ctx = ProbeContext(
+        timeout=timeout or probe.get("timeout", 3.0),
+        resolvers=site.resolvers,
+        dns_port=site.dns_port,
+    )
     progress = Progress(len(checks))
 
     def on_result(res: Result) -> None:
@@ -81,10 +103,15 @@ def run_probe(inputs, output: str | None, services: tuple[str, ...], only: str |
 
         loop.add_signal_handler(signal.SIGINT, stop)
         loop.add_signal_handler(signal.SIGTERM, stop)
-        concurrency, deadline = int(probe.get("concurrency", 32)), float(probe.get("deadline", 60.0))
+        concurrency, deadline = (
+            int(probe.get("concurrency", 32)),
+            float(probe.get("deadline", 60.0)),
+        )
         results = await run_all(checks, ctx, concurrency, deadline, on_result)
         # second step: ask the proxy the PAC file chose for a CONNECT (issue: proxy and PAC)
-        follow = _pac_followups(results) if not interrupted and (not kinds or "proxy" in kinds) else []
+        follow = (
+            _pac_followups(results) if not interrupted and (not kinds or "proxy" in kinds) else []
+        )
         if follow:
             progress.total += len(follow)
             left = max(1.0, deadline - (time.time() - started))
@@ -95,13 +122,21 @@ def run_probe(inputs, output: str | None, services: tuple[str, ...], only: str |
     progress.close()
     ended = time.time()
     doc = document.build(site.name, site.file, started, ended, results, interrupted)
-    path = Path(output) if output else Path(
-        f"nhn-probe-{site.name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(started))}.json")
+    path = (
+        Path(output)
+        if output
+        else Path(
+            f"nhn-probe-{site.name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(started))}.json"
+        )
+    )
     document.write(path, doc)
     if not as_json:
         click.echo(summary(results))
-    click.echo(f"{'interrupted: ' if interrupted else ''}wrote {path} ({len(results)} results, "
-               f"{ended - started:.1f} s)", err=True)
+    click.echo(
+        f"{'interrupted: ' if interrupted else ''}wrote {path} ({len(results)} results, "
+        f"{ended - started:.1f} s)",
+        err=True,
+    )
     if interrupted:
         return 130
     return 1 if any(r.status in (Status.FAIL, Status.ERROR) for r in results) else 0
@@ -130,8 +165,14 @@ def summary(results: list[Result]) -> str:
     lines = []
     for service, items in by_service.items():
         counts = Counter(r.status for r in items)
-        worst = next((s for s in (Status.ERROR, Status.FAIL, Status.WARN, Status.OK, Status.SKIPPED)
-                      if counts[s]), Status.SKIPPED)
+        worst = next(
+            (
+                s
+                for s in (Status.ERROR, Status.FAIL, Status.WARN, Status.OK, Status.SKIPPED)
+                if counts[s]
+            ),
+            Status.SKIPPED,
+        )
         parts = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s])
         lines.append(f"{MARK[worst]:<5} {service}: {parts}")
     bad = [r for r in results if r.status in (Status.FAIL, Status.ERROR, Status.WARN)]

@@ -16,7 +16,7 @@ from nhn_appliance.policy.model import PortRange, Span
 
 DASHES = ("\u2013", "\u2014")  # en dash, em dash: as written on NHN's pages
 ADDRESS_FORMS = "a host (91.186.66.22), a CIDR (83.118.128.0/28) or a range (91.186.92.28-91.186.92.32), IPv4 or IPv6"
-PORT_FORMS = "a port 0-65535, a range such as \"40000-49999\", or a list of these"
+PORT_FORMS = 'a port 0-65535, a range such as "40000-49999", or a list of these'
 
 
 def _normalize_dash(text: str) -> str:
@@ -36,7 +36,9 @@ def parse_address(text: str) -> Span:
             a = ipaddress.ip_address(left.strip())
             b = ipaddress.ip_address(right.strip())
         except ValueError:
-            raise ValueError(f"{text!r} is not a valid address range; write {ADDRESS_FORMS}") from None
+            raise ValueError(
+                f"{text!r} is not a valid address range; write {ADDRESS_FORMS}"
+            ) from None
         if a.version != b.version:
             raise ValueError(f"{text!r} mixes IPv4 and IPv6")
         if int(b) < int(a):
@@ -52,8 +54,10 @@ def parse_address(text: str) -> Span:
             host, _, length = raw.partition("/")
             limit = 128 if ":" in host else 32
             if length.isdigit() and int(length) > limit:
-                raise ValueError(f"{text!r} has prefix length /{length}; IPv{4 if limit == 32 else 6} "
-                                 f"allows /0 to /{limit}") from None
+                raise ValueError(
+                    f"{text!r} has prefix length /{length}; IPv{4 if limit == 32 else 6} "
+                    f"allows /0 to /{limit}"
+                ) from None
             raise ValueError(f"{text!r} is not a valid address; write {ADDRESS_FORMS}") from None
         return Span(net.version, int(net.network_address), int(net.broadcast_address))
     try:
@@ -103,7 +107,9 @@ def _span_cidrs(span: Span) -> tuple[str, ...]:
     """Cached: renderers print the same catalogue spans for every site and
     target, and ipaddress.summarize_address_range is slow."""
     maxlen = 32 if span.family == 4 else 128
-    first = ipaddress.ip_address(span.first) if span.family == 4 else ipaddress.IPv6Address(span.first)
+    first = (
+        ipaddress.ip_address(span.first) if span.family == 4 else ipaddress.IPv6Address(span.first)
+    )
     last = ipaddress.ip_address(span.last) if span.family == 4 else ipaddress.IPv6Address(span.last)
     out = []
     for net in ipaddress.summarize_address_range(first, last):

@@ -33,8 +33,22 @@ SITE_ADDRESS_KEYS = ("resolvers",)
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 ENDPOINT_KEYS = {
-    "id", "title", "zone", "addresses", "names", "site_addresses", "protocol",
-    "ports", "tcp", "udp", "qos", "action", "source", "note", "sni", "system_proxy",
+    "id",
+    "title",
+    "zone",
+    "addresses",
+    "names",
+    "site_addresses",
+    "protocol",
+    "ports",
+    "tcp",
+    "udp",
+    "qos",
+    "action",
+    "source",
+    "note",
+    "sni",
+    "system_proxy",
 }
 SERVICE_KEYS = {"name", "title", "description", "source", "note"}
 PROFILE_KEYS = {"name", "title", "otherwise", "source", "note", "endpoint"}
@@ -42,7 +56,11 @@ QOS_KEYS = {"name", "title", "dscp", "share", "priority", "source", "note"}
 
 #: DSCP code points by name (RFC 2474, 2597, 3246, 5865, 8622)
 DSCP_NAMES = {
-    "DF": 0, "BE": 0, "LE": 1, "EF": 46, "VOICE-ADMIT": 44,
+    "DF": 0,
+    "BE": 0,
+    "LE": 1,
+    "EF": 46,
+    "VOICE-ADMIT": 44,
     **{f"CS{i}": i * 8 for i in range(8)},
     **{f"AF{c}{d}": c * 8 + d * 2 for c in range(1, 5) for d in range(1, 4)},
 }
@@ -84,11 +102,14 @@ def _flows(node: Node) -> tuple[tuple[Proto, tuple[PortRange, ...]], ...]:
     if split:
         for k in ("protocol", "ports"):
             if node.has(k):
-                raise node.get(k).fail(f"give either '{k}' or per-protocol 'tcp'/'udp' lists, not both")
+                raise node.get(k).fail(
+                    f"give either '{k}' or per-protocol 'tcp'/'udp' lists, not both"
+                )
         return tuple((Proto(k), _ports(node.get(k), k)) for k in split)
     if not node.has("protocol"):
-        raise node.get("protocol").fail("is required (or per-protocol 'tcp'/'udp' port lists)",
-                                        ", ".join(PROTOCOLS))
+        raise node.get("protocol").fail(
+            "is required (or per-protocol 'tcp'/'udp' port lists)", ", ".join(PROTOCOLS)
+        )
     protos = [Proto(p.choice(PROTOCOLS)) for p in node.get("protocol").list(single_ok=True)]
     if not protos:
         raise node.get("protocol").fail("must name a protocol", ", ".join(PROTOCOLS))
@@ -140,7 +161,9 @@ def load_endpoint(node: Node) -> Endpoint:
 def _source(node: Node) -> str:
     value = node.text()
     if not value.strip():
-        raise node.fail("must cite where the fact comes from (seed file and line, or a public page)")
+        raise node.fail(
+            "must cite where the fact comes from (seed file and line, or a public page)"
+        )
     return value
 
 
@@ -244,7 +267,9 @@ def _load_catalogue(directory: str) -> Catalogue:
         svc = load_service(path, display)
         services[svc.name] = svc
     if not qos:
-        raise CatalogueError(str(base / "qos.toml"), "", "is missing: the catalogue needs its QoS classes")
+        raise CatalogueError(
+            str(base / "qos.toml"), "", "is missing: the catalogue needs its QoS classes"
+        )
     _cross_check(services, qos)
     return Catalogue(directory=directory, services=services, qos=qos)
 
@@ -255,7 +280,9 @@ def _cross_check(services: dict[str, Service], qos: dict[str, QosClass]) -> None
         for p in svc.profiles:
             if p.name in profile_owner:
                 raise CatalogueError(
-                    svc.file, "profile", f"profile {p.name!r} is also defined in {profile_owner[p.name]}"
+                    svc.file,
+                    "profile",
+                    f"profile {p.name!r} is also defined in {profile_owner[p.name]}",
                 )
             profile_owner[p.name] = svc.file
         groups = [("endpoint", svc.endpoints)] + [

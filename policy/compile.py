@@ -92,7 +92,9 @@ def compile_policy(
                 if not spans:
                     continue
                 if family not in lan_families:
-                    omitted.append(f"{label}: IPv{family} destinations, but the LAN has no IPv{family} prefix")
+                    omitted.append(
+                        f"{label}: IPv{family} destinations, but the LAN has no IPv{family} prefix"
+                    )
                     continue
                 for proto, ports in ep.flows:
                     rules.append(
@@ -142,7 +144,7 @@ def compile_policy(
         warnings.insert(
             0,
             f"{len(unpinned)} name(s) not pinned, their rules are left out: {', '.join(unpinned)}; "
-            f"run 'nhn-appliance resolve' to pin them"
+            f"run 'nhn-appliance resolve' to pin them",
         )
 
     ordered: list[Rule] = []
@@ -151,9 +153,12 @@ def compile_policy(
 
     default = Action.ACCEPT if site.outbound == "open" else site.blocked_action
     system_proxy = next(
-        (f"{(ep.names or ('',))[0] or format_span(ep.addresses[0])}:{ep.flows[0][1][0].lo}"
-         for name in site.services for ep in catalogue.services[name].endpoints
-         if ep.system_proxy and ep.flows[0][1]),
+        (
+            f"{(ep.names or ('',))[0] or format_span(ep.addresses[0])}:{ep.flows[0][1][0].lo}"
+            for name in site.services
+            for ep in catalogue.services[name].endpoints
+            if ep.system_proxy and ep.flows[0][1]
+        ),
         "",
     )
     return Policy(
@@ -200,7 +205,9 @@ def _order_block(rules: list[Rule]) -> list[Rule]:
     return out
 
 
-def rule_covers(rule: Rule, interface: str, family: int, proto: str, dst: int, port: int | None) -> bool:
+def rule_covers(
+    rule: Rule, interface: str, family: int, proto: str, dst: int, port: int | None
+) -> bool:
     """Whether a rule matches one packet (the single definition of matching)."""
     if interface not in rule.interfaces or family != rule.family:
         return False
@@ -211,4 +218,3 @@ def rule_covers(rule: Rule, interface: str, family: int, proto: str, dst: int, p
     if rule.proto == Proto.ANY:
         return True
     return port is not None and any(p.lo <= port <= p.hi for p in rule.ports)
-

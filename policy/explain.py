@@ -26,8 +26,14 @@ class Flow:
     uplink: Zone | None = None
 
     @classmethod
-    def parse(cls, proto: str, dst: str, port: int | None, src: str | None = None,
-              uplink: str | None = None) -> Flow:
+    def parse(
+        cls,
+        proto: str,
+        dst: str,
+        port: int | None,
+        src: str | None = None,
+        uplink: str | None = None,
+    ) -> Flow:
         """Build a flow from user text; ValueError carries the user message."""
         proto = proto.lower()
         if proto not in FLOW_PROTOCOLS:
@@ -41,8 +47,7 @@ class Flow:
         s = parse_ip(src) if src else None
         if s is not None and s.family != d.family:
             raise ValueError("source and destination must be the same IP family")
-        return cls(proto, d, port if proto != "icmp" else None, s,
-                   Zone(uplink) if uplink else None)
+        return cls(proto, d, port if proto != "icmp" else None, s, Zone(uplink) if uplink else None)
 
     def describe(self) -> str:
         dst = format_ip(self.dst.family, self.dst.first)
@@ -71,7 +76,9 @@ class Verdict:
                 "proto": self.flow.proto,
                 "dst": format_ip(self.flow.dst.family, self.flow.dst.first),
                 "port": self.flow.port,
-                "src": format_ip(self.flow.src.family, self.flow.src.first) if self.flow.src else None,
+                "src": format_ip(self.flow.src.family, self.flow.src.first)
+                if self.flow.src
+                else None,
             },
             "verdict": self.verdict.value,
             "service": r.service if r else None,
@@ -131,30 +138,40 @@ def _verdict(policy: Policy, flow: Flow) -> Verdict:
     )
     if flow.src is not None:
         binding = next(
-            (b for b in policy.profiles
-             if any(h.family == fam and h.first <= flow.src.first <= h.last for h in b.hosts)),
+            (
+                b
+                for b in policy.profiles
+                if any(h.family == fam and h.first <= flow.src.first <= h.last for h in b.hosts)
+            ),
             None,
         )
         if binding:
             profile = binding.name
             default = binding.otherwise
             default_why = f"no rule of profile {binding.name} matches; everything else is blocked ({binding.source})"
-        elif not any(p.family == fam and p.first <= flow.src.first <= p.last for p in policy.lan_prefixes):
-            return Verdict(flow, Action.DROP, None, None, "",
-                           "the source is not in the site's LAN prefixes")
+        elif not any(
+            p.family == fam and p.first <= flow.src.first <= p.last for p in policy.lan_prefixes
+        ):
+            return Verdict(
+                flow, Action.DROP, None, None, "", "the source is not in the site's LAN prefixes"
+            )
     elif not any(p.family == fam for p in policy.lan_prefixes):
-        return Verdict(flow, Action.DROP, None, None, "",
-                       f"the site's LAN has no IPv{fam} prefix")
+        return Verdict(flow, Action.DROP, None, None, "", f"the site's LAN has no IPv{fam} prefix")
 
     uplinks = [u for u in policy.uplinks if flow.uplink is None or u.zone == flow.uplink]
     if not uplinks:
-        return Verdict(flow, Action.DROP, None, None, profile,
-                       f"the site has no {flow.uplink} uplink")
+        return Verdict(
+            flow, Action.DROP, None, None, profile, f"the site has no {flow.uplink} uplink"
+        )
     answers = []
     for up in uplinks:
         rule = next(
-            (r for r in policy.rules
-             if r.profile == profile and rule_covers(r, up.interface, fam, flow.proto, dst, flow.port)),
+            (
+                r
+                for r in policy.rules
+                if r.profile == profile
+                and rule_covers(r, up.interface, fam, flow.proto, dst, flow.port)
+            ),
             None,
         )
         if rule:
@@ -163,6 +180,8 @@ def _verdict(policy: Policy, flow: Flow) -> Verdict:
         else:
             answers.append(Verdict(flow, default, None, up, profile, default_why))
     # a flow leaves by one uplink; without --uplink, report the one that lets it out
-    return next((a for a in answers if a.verdict == Action.ACCEPT and a.rule), None) \
-        or next((a for a in answers if a.verdict == Action.ACCEPT), None) \
+    return (
+        next((a for a in answers if a.verdict == Action.ACCEPT and a.rule), None)
+        or next((a for a in answers if a.verdict == Action.ACCEPT), None)
         or next((a for a in answers if a.rule), answers[0])
+    )

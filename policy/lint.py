@@ -41,8 +41,12 @@ def lint(policy: Policy) -> list[Finding]:
                 if r.family == family and id(r) not in owners:
                     by = sorted({_label(o) for o in _coverers(r, elements)})
                     findings.append(
-                        Finding("shadowed", _label(r), ", ".join(by),
-                                f"{_label(r)} never matches: earlier rules cover it ({', '.join(by)})")
+                        Finding(
+                            "shadowed",
+                            _label(r),
+                            ", ".join(by),
+                            f"{_label(r)} never matches: earlier rules cover it ({', '.join(by)})",
+                        )
                     )
             seen: set[tuple[int, int]] = set()
             for a, b in _overlaps(rules, family):
@@ -51,8 +55,12 @@ def lint(policy: Policy) -> list[Finding]:
                     continue
                 seen.add(key)
                 findings.append(
-                    Finding("overlap", _label(a), _label(b),
-                            f"{_label(a)} and {_label(b)} overlap; packets in both count for the first")
+                    Finding(
+                        "overlap",
+                        _label(a),
+                        _label(b),
+                        f"{_label(a)} and {_label(b)} overlap; packets in both count for the first",
+                    )
                 )
     return findings
 
@@ -62,7 +70,9 @@ def _coverers(rule: Rule, elements) -> list[Rule]:
     for e in elements:
         if e.rule is rule or e.rule.family != rule.family:
             continue
-        if e.interface in rule.interfaces and any(e.first <= s.last and s.first <= e.last for s in rule.dst):
+        if e.interface in rule.interfaces and any(
+            e.first <= s.last and s.first <= e.last for s in rule.dst
+        ):
             out.append(e.rule)
     return out
 
@@ -71,7 +81,7 @@ def _overlaps(rules: list[Rule], family: int):
     """Pairs of rules (earlier, later) whose packets intersect."""
     rs = [r for r in rules if r.family == family]
     for i, a in enumerate(rs):
-        for b in rs[i + 1:]:
+        for b in rs[i + 1 :]:
             if not set(a.interfaces) & set(b.interfaces):
                 continue
             if a.proto != b.proto and "any" not in (a.proto, b.proto):

@@ -39,7 +39,9 @@ def read_pins(path: Path) -> dict[str, Pin]:
     except json.JSONDecodeError as exc:
         raise StateError(display, f"line {exc.lineno}", f"not valid JSON: {exc.msg}") from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise StateError(display, "schema", f"expected {SCHEMA!r}; run 'nhn-appliance resolve' again")
+        raise StateError(
+            display, "schema", f"expected {SCHEMA!r}; run 'nhn-appliance resolve' again"
+        )
     names = doc.get("names")
     if not isinstance(names, dict):
         raise StateError(display, "names", "expected an object of pinned names")
@@ -58,7 +60,9 @@ def read_pins(path: Path) -> dict[str, Pin]:
                 resolver=str(entry.get("resolver", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise StateError(display, key, f"malformed pin ({exc}); run 'nhn-appliance resolve' again") from None
+            raise StateError(
+                display, key, f"malformed pin ({exc}); run 'nhn-appliance resolve' again"
+            ) from None
     return pins
 
 

@@ -37,14 +37,21 @@ def _lan_accepts(policy: Policy) -> list[Rule]:
     """LAN-block accept rules with the interface taken out of the match."""
     from dataclasses import replace
 
-    return [replace(r, interfaces=("*",)) for r in policy.scope_rules("") if r.action == Action.ACCEPT]
+    return [
+        replace(r, interfaces=("*",)) for r in policy.scope_rules("") if r.action == Action.ACCEPT
+    ]
 
 
-def classify(policy: Policy, proto: str, family: int, dst: int, port: int | None) -> QosClass | None:
+def classify(
+    policy: Policy, proto: str, family: int, dst: int, port: int | None
+) -> QosClass | None:
     for r in policy.rules:
         # a rule's own interface makes the interface test always true
-        if r.profile == "" and r.action == Action.ACCEPT and \
-                rule_covers(r, r.interfaces[0], family, proto, dst, port):
+        if (
+            r.profile == ""
+            and r.action == Action.ACCEPT
+            and rule_covers(r, r.interfaces[0], family, proto, dst, port)
+        ):
             return policy.qos[r.qos]
     return None
 
@@ -53,7 +60,9 @@ def marks(policy: Policy, family: int) -> list[Mark]:
     """Disjoint marking pieces for one family, in a stable order."""
     out = []
     for e in disjoint(_lan_accepts(policy), family, expand_any=True):
-        out.append(Mark(family, e.first, e.last, e.proto, e.plo, e.phi, policy.qos[e.rule.qos], e.rule))
+        out.append(
+            Mark(family, e.first, e.last, e.proto, e.plo, e.phi, policy.qos[e.rule.qos], e.rule)
+        )
     return out
 
 
@@ -67,7 +76,9 @@ def compact_marks(policy: Policy, family: int) -> list[Mark]:
     pieces = marks(policy, family)
     whole = [(m.first, m.last, id(m.rule)) for m in pieces if m.proto == Proto.ANY]
     return [
-        m for m in pieces
-        if m.proto == Proto.ANY or m.rule.proto != Proto.ANY
+        m
+        for m in pieces
+        if m.proto == Proto.ANY
+        or m.rule.proto != Proto.ANY
         or not any(f <= m.first and m.last <= la and r == id(m.rule) for f, la, r in whole)
     ]

@@ -47,7 +47,9 @@ def read_toml(path: Path, display: str, error: type[InputError]) -> dict[str, An
         if "overwrite" in text or "redefine" in text.lower() or "twice" in text:
             key = _key_on_line(data, int(match.group(1))) if match else ""
             what = f"duplicate key {key!r}" if key else "duplicate key"
-            raise error(display, where, f"{what}: TOML allows each key only once per table") from None
+            raise error(
+                display, where, f"{what}: TOML allows each key only once per table"
+            ) from None
         detail = re.sub(r"\s*\(at line \d+, column \d+\)", "", text)
         raise error(display, where, f"not valid TOML: {detail}") from None
 
@@ -125,7 +127,9 @@ class Node:
         if not isinstance(self.value, str):
             raise self.fail(f"expected a string, found {type_name(self.value)}")
         if TEXT_BAD.search(self.value):
-            raise self.fail("must be one line of printable text (no control characters or newlines)")
+            raise self.fail(
+                "must be one line of printable text (no control characters or newlines)"
+            )
         return self.value
 
     def name(self, default: str | None = None) -> str:

@@ -69,14 +69,18 @@ def disjoint(rules: Iterable[Rule], family: int, expand_any: bool = False) -> li
     for r in rules:
         if r.family != family:
             continue
-        protos = (Proto.TCP, Proto.UDP, Proto.ANY) if (expand_any and r.proto == Proto.ANY) else (r.proto,)
+        protos = (
+            (Proto.TCP, Proto.UDP, Proto.ANY)
+            if (expand_any and r.proto == Proto.ANY)
+            else (r.proto,)
+        )
         for iface in r.interfaces:
             for proto in protos:
                 for span in r.dst:
                     for p in r.ports or ALL_PORTS:
                         planes[(iface, proto)].append((span.first, span.last, p.lo, p.hi, r))
     out: list[Element] = []
-    for (iface, proto) in sorted(planes):
+    for iface, proto in sorted(planes):
         boxes = planes[(iface, proto)]
         cuts = sorted({b[0] for b in boxes} | {b[1] + 1 for b in boxes})
         run_first = run_last = -1

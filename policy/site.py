@@ -54,7 +54,7 @@ def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
             services.extend(s for s in known if s not in services)
             continue
         if name not in catalogue.services:
-            raise node.fail(f"unknown service {name!r}", ", ".join(known) + ", or \"*\" for all")
+            raise node.fail(f"unknown service {name!r}", ", ".join(known) + ', or "*" for all')
         if name in services:
             raise node.fail(f"service {name!r} is listed twice")
         services.append(name)
@@ -78,7 +78,9 @@ def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
     ifaces = list(lan_ifaces) + [u.interface for u in uplinks]
     dup = {i for i in ifaces if ifaces.count(i) > 1}
     if dup:
-        raise uplinks_node.fail(f"interface {sorted(dup)[0]!r} is used twice (LAN and uplinks must differ)")
+        raise uplinks_node.fail(
+            f"interface {sorted(dup)[0]!r} is used twice (LAN and uplinks must differ)"
+        )
 
     hosts: list[Host] = []
     profiles = catalogue.profiles
@@ -92,7 +94,9 @@ def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
         addrs = []
         for anode in node.get("addresses").list(single_ok=True):
             addr = anode.parsed(parse_ip)
-            if not any(p.family == addr.family and p.first <= addr.first <= p.last for p in prefixes):
+            if not any(
+                p.family == addr.family and p.first <= addr.first <= p.last for p in prefixes
+            ):
                 raise anode.fail(
                     f"{anode.value} is outside the LAN prefixes, so the firewall would never see it"
                 )
@@ -105,7 +109,11 @@ def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
             raise node.get("name").fail(f"host name {name!r} is used twice")
         hosts.append(Host(name, tuple(addrs), profile))
 
-    dns = root.get("dns").table({"resolvers", "port", "pin_max_age_days"}) if root.has("dns") else root.get("dns")
+    dns = (
+        root.get("dns").table({"resolvers", "port", "pin_max_age_days"})
+        if root.has("dns")
+        else root.get("dns")
+    )
     resolvers = []
     for node in dns.get("resolvers").list(single_ok=True):
         node.parsed(parse_ip)
@@ -121,7 +129,8 @@ def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
         "concurrency": probe.get("concurrency").integer(1, 256, 64),
         # an explicit empty list means "no NTP check"; absent means NHN's server (002:486)
         "ntp_servers": [n.text() for n in probe.get("ntp_servers").list(single_ok=True)]
-        if probe.has("ntp_servers") else ["ntp.nhn.no"],
+        if probe.has("ntp_servers")
+        else ["ntp.nhn.no"],
         "pac_url": probe.get("pac_url").text("http://config.nhn.no/kunde.pac"),
         "proxy": probe.get("proxy").text("sikker.proxy.nhn.no:8080"),
         "test_urls": [n.text() for n in probe.get("test_urls").list(single_ok=True)],

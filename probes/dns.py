@@ -7,10 +7,9 @@ them is flagged: split horizon (Helsenett vs internet view) or a stale record.
 
 from __future__ import annotations
 
-import time
-
 import asyncio
 import socket
+import time
 
 from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
@@ -68,36 +67,83 @@ async def run(check: Check, ctx) -> Result:
             reply = await asyncio.to_thread(exchange, query, server, port, per_query)
         except Exception as exc:  # dnspython raises its own Timeout, OSError, FormError...
             reason = classify(exc)
-            events.append(Event("query", time.monotonic() - start, server, "udp", reason, detail=label))
-            result = Result.of(check, Status.FAIL, reason, f"{name}: no answer from resolver {server}",
-                               resolver=server, name=name)
+            events.append(
+                Event("query", time.monotonic() - start, server, "udp", reason, detail=label)
+            )
+            result = Result.of(
+                check,
+                Status.FAIL,
+                reason,
+                f"{name}: no answer from resolver {server}",
+                resolver=server,
+                name=name,
+            )
             result.events = events
             return result
         rcode = reply.rcode()
-        events.append(Event("answer", time.monotonic() - start, server, "udp", None,
-                            num_bytes=len(reply.to_wire()), detail=f"{label} {dns.rcode.to_text(rcode)}"))
+        events.append(
+            Event(
+                "answer",
+                time.monotonic() - start,
+                server,
+                "udp",
+                None,
+                num_bytes=len(reply.to_wire()),
+                detail=f"{label} {dns.rcode.to_text(rcode)}",
+            )
+        )
         if rcode != dns.rcode.NOERROR:
-            reason = {dns.rcode.NXDOMAIN: "nxdomain", dns.rcode.SERVFAIL: "servfail",
-                      dns.rcode.REFUSED: "dns-refused"}.get(rcode, f"unknown: rcode {dns.rcode.to_text(rcode)}")
-            result = Result.of(check, Status.FAIL, reason, f"{name}: {dns.rcode.to_text(rcode)} from {server}",
-                               resolver=server, name=name, rcode=dns.rcode.to_text(rcode))
+            reason = {
+                dns.rcode.NXDOMAIN: "nxdomain",
+                dns.rcode.SERVFAIL: "servfail",
+                dns.rcode.REFUSED: "dns-refused",
+            }.get(rcode, f"unknown: rcode {dns.rcode.to_text(rcode)}")
+            result = Result.of(
+                check,
+                Status.FAIL,
+                reason,
+                f"{name}: {dns.rcode.to_text(rcode)} from {server}",
+                resolver=server,
+                name=name,
+                rcode=dns.rcode.to_text(rcode),
+            )
             result.events = events
             return result
         for rrset in reply.answer:
             if rrset.rdtype == rdtype:
                 ttls.append(rrset.ttl)
                 answers.extend(r.address for r in rrset)
-    evidence = {"resolver": server, "name": name, "addresses": sorted(set(answers)),
-                "ttl": min(ttls) if ttls else None, "expected": sorted(expect)}
+    evidence = {
+        "resolver": server,
+        "name": name,
+        "addresses": sorted(set(answers)),
+        "ttl": min(ttls) if ttls else None,
+        "expected": sorted(expect),
+    }
     if not answers:
-        result = Result.of(check, Status.FAIL, "no-address", f"{name} has no A or AAAA record at {server}",
-                           **evidence)
+        result = Result.of(
+            check,
+            Status.FAIL,
+            "no-address",
+            f"{name} has no A or AAAA record at {server}",
+            **evidence,
+        )
     elif expect and not expect & set(answers):
-        result = Result.of(check, Status.WARN, "answer-differs",
-                           f"{name} resolves to {', '.join(sorted(set(answers)))}, not the expected "
-                           f"{', '.join(sorted(expect))} (split horizon or a stale record)", **evidence)
+        result = Result.of(
+            check,
+            Status.WARN,
+            "answer-differs",
+            f"{name} resolves to {', '.join(sorted(set(answers)))}, not the expected "
+            f"{', '.join(sorted(expect))} (split horizon or a stale record)",
+            **evidence,
+        )
     else:
-        result = Result.of(check, Status.OK, "ok", f"{name} resolves to {', '.join(sorted(set(answers)))}",
-                           **evidence)
+        result = Result.of(
+            check,
+            Status.OK,
+            "ok",
+            f"{name} resolves to {', '.join(sorted(set(answers)))}",
+            **evidence,
+        )
     result.events = events
     return result

@@ -27,17 +27,31 @@ def iso(ts: float) -> str:
 
 def host_info() -> dict[str, Any]:
     """Addresses, default gateways and resolvers of this host, read without probing."""
-    info: dict[str, Any] = {"hostname": socket.gethostname(), "addresses": [], "gateways": [], "resolvers": []}
-    for argv, key in ((["ip", "-j", "addr"], "addresses"), (["ip", "-j", "route", "show", "default"], "gateways"),
-                      (["ip", "-6", "-j", "route", "show", "default"], "gateways")):
+    info: dict[str, Any] = {
+        "hostname": socket.gethostname(),
+        "addresses": [],
+        "gateways": [],
+        "resolvers": [],
+    }
+    for argv, key in (
+        (["ip", "-j", "addr"], "addresses"),
+        (["ip", "-j", "route", "show", "default"], "gateways"),
+        (["ip", "-6", "-j", "route", "show", "default"], "gateways"),
+    ):
         try:
-            out = subprocess.run(argv, capture_output=True, text=True, timeout=2, check=False).stdout
+            out = subprocess.run(
+                argv, capture_output=True, text=True, timeout=2, check=False
+            ).stdout
             data = json.loads(out or "[]")
         except (OSError, ValueError, subprocess.TimeoutExpired):
             continue
         if key == "addresses":
-            info[key] += [f"{a['local']}/{a['prefixlen']} ({i['ifname']})" for i in data
-                          for a in i.get("addr_info", []) if i.get("ifname") != "lo"]
+            info[key] += [
+                f"{a['local']}/{a['prefixlen']} ({i['ifname']})"
+                for i in data
+                for a in i.get("addr_info", [])
+                if i.get("ifname") != "lo"
+            ]
         else:
             info[key] += [f"{r.get('gateway', '')} ({r.get('dev', '')})" for r in data]
     try:
@@ -50,8 +64,15 @@ def host_info() -> dict[str, Any]:
     return info
 
 
-def build(site: str, site_file: str, started: float, ended: float, results: list[Result],
-          interrupted: bool = False, host: dict | None = None) -> dict[str, Any]:
+def build(
+    site: str,
+    site_file: str,
+    started: float,
+    ended: float,
+    results: list[Result],
+    interrupted: bool = False,
+    host: dict | None = None,
+) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status.value] = counts.get(r.status.value, 0) + 1

@@ -46,7 +46,7 @@ REASONS: dict[str, str] = {
     "bad-input": "the check's input is not valid",
     "not-verifiable": "cannot be verified from the site without a cooperating endpoint",
     "terminal-wrong-host": "a payment terminal talks to the wrong host ('secure access' "
-                           "91.102.24.142) instead of betalingsaksess 193.214.20.211",
+    "91.102.24.142) instead of betalingsaksess 193.214.20.211",
     "nothing-seen": "a passive capture saw no traffic to the hosts it watched for",
 }
 

@@ -62,9 +62,20 @@ class Result:
     duration_s: float = 0.0
 
     @classmethod
-    def of(cls, check: Check, status: Status, reason: str, detail: str = "", **evidence: Any) -> Result:
-        return cls(check.id, check.kind, check.target, check.service, check.source,
-                   status, reason, detail, dict(evidence))
+    def of(
+        cls, check: Check, status: Status, reason: str, detail: str = "", **evidence: Any
+    ) -> Result:
+        return cls(
+            check.id,
+            check.kind,
+            check.target,
+            check.service,
+            check.source,
+            status,
+            reason,
+            detail,
+            dict(evidence),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)

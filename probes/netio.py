@@ -81,7 +81,10 @@ def read_icmp_error(sock: socket.socket) -> IcmpError | None:
     finally:
         sock.settimeout(timeout)
     for level, kind, data in anc:
-        if (level, kind) not in ((socket.IPPROTO_IP, IP_RECVERR), (socket.IPPROTO_IPV6, IPV6_RECVERR)):
+        if (level, kind) not in (
+            (socket.IPPROTO_IP, IP_RECVERR),
+            (socket.IPPROTO_IPV6, IPV6_RECVERR),
+        ):
             continue
         if len(data) < _EE.size:
             continue
@@ -90,7 +93,7 @@ def read_icmp_error(sock: socket.socket) -> IcmpError | None:
             continue
         family = 4 if origin == ORIGIN_ICMP else 6
         offender = ""
-        raw = data[_EE.size:]
+        raw = data[_EE.size :]
         try:
             if family == 4 and len(raw) >= 8:
                 offender = socket.inet_ntop(socket.AF_INET, raw[4:8])

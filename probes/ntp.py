@@ -14,8 +14,10 @@ from nhn_appliance.probes.model import Check, Result, Status
 
 WARN_S = 1.0
 FAIL_S = 30.0
-WHY = ("remote-support log-in (TOTP, 30 s steps, 001:25) and HelseID log-in (002:265) "
-       "fail when the clock is off")
+WHY = (
+    "remote-support log-in (TOTP, 30 s steps, 001:25) and HelseID log-in (002:265) "
+    "fail when the clock is off"
+)
 
 
 def _query(server: str, port: int, timeout: float):
@@ -48,14 +50,24 @@ async def run(check: Check, ctx) -> Result:
         server = await asyncio.to_thread(_address, check.params["address"], ctx)
     except Exception as exc:
         reason = classify(exc)
-        return Result.of(check, Status.FAIL, reason, f"NTP server {check.target}: its name did not resolve "
-                         f"({reason})", server=check.params["address"])
+        return Result.of(
+            check,
+            Status.FAIL,
+            reason,
+            f"NTP server {check.target}: its name did not resolve ({reason})",
+            server=check.params["address"],
+        )
     try:
         stats = await asyncio.to_thread(_query, server, port, ctx.timeout)
     except Exception as exc:  # ntplib raises NTPException for silence, OSError for ICMP errors
         reason = classify(exc)
-        return Result.of(check, Status.FAIL, reason, f"NTP server {check.target} did not answer ({reason})",
-                         server=server)
+        return Result.of(
+            check,
+            Status.FAIL,
+            reason,
+            f"NTP server {check.target} did not answer ({reason})",
+            server=server,
+        )
     evidence = {
         "server": server,
         "offset_s": round(stats.offset, 6),
@@ -65,14 +77,31 @@ async def run(check: Check, ctx) -> Result:
         "ref_id": stats.ref_id,
     }
     if stats.leap == 3 or stats.stratum == 0 or stats.stratum >= 16:
-        return Result.of(check, Status.FAIL, "unsynchronised",
-                         f"NTP server {check.target} is not synchronised (stratum {stats.stratum}, "
-                         f"leap {stats.leap})", **evidence)
+        return Result.of(
+            check,
+            Status.FAIL,
+            "unsynchronised",
+            f"NTP server {check.target} is not synchronised (stratum {stats.stratum}, "
+            f"leap {stats.leap})",
+            **evidence,
+        )
     off = abs(stats.offset)
     if off > FAIL_S:
-        return Result.of(check, Status.FAIL, "clock-offset",
-                         f"the clock is {stats.offset:+.1f} s off: {WHY}", **evidence)
+        return Result.of(
+            check,
+            Status.FAIL,
+            "clock-offset",
+            f"the clock is {stats.offset:+.1f} s off: {WHY}",
+            **evidence,
+        )
     if off > WARN_S:
-        return Result.of(check, Status.WARN, "clock-offset",
-                         f"the clock is {stats.offset:+.2f} s off; above {FAIL_S:g} s {WHY}", **evidence)
-    return Result.of(check, Status.OK, "ok", f"clock within {off:.3f} s of {check.target}", **evidence)
+        return Result.of(
+            check,
+            Status.WARN,
+            "clock-offset",
+            f"the clock is {stats.offset:+.2f} s off; above {FAIL_S:g} s {WHY}",
+            **evidence,
+        )
+    return Result.of(
+        check, Status.OK, "ok", f"clock within {off:.3f} s of {check.target}", **evidence
+    )

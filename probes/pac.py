@@ -18,7 +18,10 @@ from urllib.parse import urljoin, urlsplit
 from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
 from nhn_appliance.probes.pac_engine import (
-    Resolver, evaluate, is_ip, resolver_for,
+    Resolver,
+    evaluate,
+    is_ip,
+    resolver_for,
 )
 
 MAX_PAC_BYTES = 1 << 20
@@ -31,8 +34,9 @@ class _FetchFailed(Exception):
         self.detail, self.evidence = detail, {**evidence, "network_reason": network_reason}
 
 
-async def _get(url: str, address: str | None, resolve: Resolver, events: list[Event],
-               t0: float) -> tuple[dict[str, Any], bytes, str]:
+async def _get(
+    url: str, address: str | None, resolve: Resolver, events: list[Event], t0: float
+) -> tuple[dict[str, Any], bytes, str]:
     """GET ``url`` as HTTP/1.0 (so never chunked), following a few redirects.
 
     Returns (evidence, body, local address of the connection)."""
@@ -56,16 +60,21 @@ async def _get(url: str, address: str | None, resolve: Resolver, events: list[Ev
         peer = f"{ip} port {port}"
         try:
             reader, writer = await asyncio.open_connection(
-                ip, port, ssl=ssl.create_default_context() if tls else None,
-                server_hostname=host if tls else None)
+                ip,
+                port,
+                ssl=ssl.create_default_context() if tls else None,
+                server_hostname=host if tls else None,
+            )
         except (OSError, ssl.SSLError) as exc:
             events.append(Event("connect", time.monotonic() - t0, peer, "tcp", classify(exc)))
             raise _FetchFailed(classify(exc), f"cannot connect to {peer}: {exc}", **ev) from None
         events.append(Event("connect", time.monotonic() - t0, peer, "tcp"))
         local = writer.get_extra_info("sockname")[0]
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        request = (f"GET {path} HTTP/1.0\r\nHost: {parts.netloc.rpartition('@')[2]}\r\n"
-                   "User-Agent: nhn-appliance\r\nAccept: */*\r\nConnection: close\r\n\r\n")
+        request = (
+            f"GET {path} HTTP/1.0\r\nHost: {parts.netloc.rpartition('@')[2]}\r\n"
+            "User-Agent: nhn-appliance\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        )
         data = b""
         try:
             writer.write(request.encode("ascii", "replace"))
@@ -85,8 +94,12 @@ async def _get(url: str, address: str | None, resolve: Resolver, events: list[Ev
         fields = (h.partition(":") for h in lines[1:])
         headers = {k.strip().lower(): v.strip() for k, _, v in fields}
         code = int(status.group(1))
-        ev.update(http_status=code, status_line=lines[0][:200], bytes=len(body),
-                  content_type=headers.get("content-type", "")[:100])
+        ev.update(
+            http_status=code,
+            status_line=lines[0][:200],
+            bytes=len(body),
+            content_type=headers.get("content-type", "")[:100],
+        )
         if code in (301, 302, 303, 307, 308) and headers.get("location"):
             hops.append(f"{code} {headers['location'][:300]}")
             url = urljoin(url, headers["location"])
@@ -106,8 +119,11 @@ def _verdict(check: Check, out: dict[str, Any], evidence: dict[str, Any]) -> Res
     if failed:
         why = f"{failed[0]['url']}: {failed[0]['message']}"
         return Result.of(check, Status.FAIL, failed[0]["error"], why, **evidence)
-    odd = [r["url"] for r in out["urls"]
-           if not r["proxies"] or any(p["type"] == "INVALID" for p in r["proxies"])]
+    odd = [
+        r["url"]
+        for r in out["urls"]
+        if not r["proxies"] or any(p["type"] == "INVALID" for p in r["proxies"])
+    ]
     if odd:
         why = f"no usable answer for {', '.join(odd)}"
         return Result.of(check, Status.WARN, "bad-reply", why, **evidence)
@@ -119,19 +135,32 @@ async def run(check: Check, ctx: Any) -> Result:
     t0 = time.monotonic()
     url, urls = check.params.get("url"), check.params.get("test_urls", [])
     address = check.params.get("address")
-    if (not isinstance(url, str) or not isinstance(urls, list)
-            or not all(isinstance(u, str) for u in urls) or (address and not is_ip(address))):
-        return Result.of(check, Status.ERROR, "bad-input",
-                         "needs url (text), test_urls (list of text), address (an IP) if any")
+    if (
+        not isinstance(url, str)
+        or not isinstance(urls, list)
+        or not all(isinstance(u, str) for u in urls)
+        or (address and not is_ip(address))
+    ):
+        return Result.of(
+            check,
+            Status.ERROR,
+            "bad-input",
+            "needs url (text), test_urls (list of text), address (an IP) if any",
+        )
     resolve, events = resolver_for(ctx), []
     try:
         fetch, body, local = await asyncio.wait_for(
-            _get(url, address, resolve, events, t0), ctx.timeout)
+            _get(url, address, resolve, events, t0), ctx.timeout
+        )
     except (_FetchFailed, TimeoutError) as exc:
-        failed = exc if isinstance(exc, _FetchFailed) else _FetchFailed(
-            "timeout", f"no PAC file within {ctx.timeout:g} s", url=url)
-        res = Result.of(check, Status.FAIL, "pac-fetch-failed", failed.detail,
-                        fetch=failed.evidence)
+        failed = (
+            exc
+            if isinstance(exc, _FetchFailed)
+            else _FetchFailed("timeout", f"no PAC file within {ctx.timeout:g} s", url=url)
+        )
+        res = Result.of(
+            check, Status.FAIL, "pac-fetch-failed", failed.detail, fetch=failed.evidence
+        )
         res.events = events
         return res
     try:
@@ -140,8 +169,9 @@ async def run(check: Check, ctx: Any) -> Result:
         text = body.decode("latin-1")
     out = await asyncio.to_thread(evaluate, text, urls, resolve, local, t0 + ctx.timeout)
     for row in out["urls"]:
-        events.append(Event("evaluate", time.monotonic() - t0, failure=row["error"],
-                            detail=row["url"]))
+        events.append(
+            Event("evaluate", time.monotonic() - t0, failure=row["error"], detail=row["url"])
+        )
     evidence = {"fetch": fetch, "my_ip": local, "urls": out["urls"], "dns": out["dns"]}
     if any(p["type"].startswith("SOCKS") for r in out["urls"] for p in r["proxies"]):
         evidence["note"] = "SOCKS entries recorded; NHN's proxy is HTTP only"

@@ -119,8 +119,9 @@ function timeRange() {
 }
 """
 
-_ENTRY = re.compile(r"^(DIRECT|PROXY|HTTPS?|SOCKS[45]?)(?:\s+(\[[^\]]+\]|[^\s:]+)(?::(\d+))?)?$",
-                    re.IGNORECASE)
+_ENTRY = re.compile(
+    r"^(DIRECT|PROXY|HTTPS?|SOCKS[45]?)(?:\s+(\[[^\]]+\]|[^\s:]+)(?::(\d+))?)?$", re.IGNORECASE
+)
 _PORTS = {"PROXY": 80, "HTTP": 80, "HTTPS": 443, "SOCKS": 1080, "SOCKS4": 1080, "SOCKS5": 1080}
 
 
@@ -149,12 +150,18 @@ def _js_failure(exc: Exception, js: Any, limit: float) -> tuple[str, str]:
     full = js.memory().get("malloc_size", 0) >= 0.9 * MEMORY_LIMIT
     if first == "null" or "out of memory" in first or full:
         return "pac-memory", f"ran out of memory (limit {MEMORY_LIMIT >> 20} MiB)" + (
-            "; or the code threw null" if first == "null" else "")
+            "; or the code threw null" if first == "null" else ""
+        )
     return "pac-error", first[:300]
 
 
-def evaluate(source: str, urls: Sequence[str], resolve: Resolver, my_ip: str = "127.0.0.1",
-             deadline: float | None = None) -> dict[str, Any]:
+def evaluate(
+    source: str,
+    urls: Sequence[str],
+    resolve: Resolver,
+    my_ip: str = "127.0.0.1",
+    deadline: float | None = None,
+) -> dict[str, Any]:
     """Run FindProxyForURL for each URL; never raises for what the PAC code does.
 
     Returns {"error": reason|None, "message", "urls": [{url, host, answer, proxies,
@@ -189,14 +196,21 @@ def evaluate(source: str, urls: Sequence[str], resolve: Resolver, my_ip: str = "
     spent = ""  # set once the context hit a limit: it is not used again
     for url in urls:
         host = urlsplit(url).hostname or ""
-        row: dict[str, Any] = {"url": url, "host": host, "answer": None, "proxies": [],
-                               "error": None, "message": ""}
+        row: dict[str, Any] = {
+            "url": url,
+            "host": host,
+            "answer": None,
+            "proxies": [],
+            "error": None,
+            "message": "",
+        }
         out["urls"].append(row)
         late = CANCEL.is_set() or (deadline is not None and time.monotonic() > deadline)
         if spent or late:
             row["error"] = spent or ("cancelled" if CANCEL.is_set() else "pac-timeout")
             row["message"] = "not evaluated: " + (
-                "an earlier call failed" if spent else "no time left")
+                "an earlier call failed" if spent else "no time left"
+            )
             continue
         try:
             for round_ in range(MAX_ROUNDS):
@@ -208,8 +222,9 @@ def evaluate(source: str, urls: Sequence[str], resolve: Resolver, my_ip: str = "
                 for name in map(str, missed[:MAX_NAMES]):
                     late = CANCEL.is_set() or (deadline is not None and time.monotonic() > deadline)
                     if name not in dns:
-                        dns[name] = "skipped" if late or len(dns) >= MAX_NAMES else _lookup(
-                            resolve, name)
+                        dns[name] = (
+                            "skipped" if late or len(dns) >= MAX_NAMES else _lookup(resolve, name)
+                        )
                     put(name, dns[name] if is_ip(dns[name]) else "")
         except Exception as exc:  # noqa: BLE001
             row["error"], row["message"] = _js_failure(exc, js, limit[0])
@@ -263,4 +278,5 @@ def resolver_for(ctx: Any) -> Resolver:
             except dns.resolver.NoAnswer:
                 continue
         return []
+
     return resolve

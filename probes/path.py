@@ -43,8 +43,12 @@ def _hop_of(reply, address: str, base: int, max_hops: int) -> tuple[int, dict] |
                 return None
         except AttributeError:
             return None
-        hop = {"address": icmp.offender, "kind": "unreachable", "icmp_type": icmp.icmp_type,
-               "icmp_code": icmp.icmp_code}
+        hop = {
+            "address": icmp.offender,
+            "kind": "unreachable",
+            "icmp_type": icmp.icmp_type,
+            "icmp_code": icmp.icmp_code,
+        }
         if icmp.reason == "timeout":
             hop["kind"] = "time-exceeded"
         elif icmp.reason == "refused":  # port unreachable: only the destination says that
@@ -54,8 +58,9 @@ def _hop_of(reply, address: str, base: int, max_hops: int) -> tuple[int, dict] |
     return (ttl, hop) if 1 <= ttl <= max_hops else None
 
 
-def trace(address: str, max_hops: int, port: int | None,
-          timeout: float) -> tuple[dict, list[Event]]:
+def trace(
+    address: str, max_hops: int, port: int | None, timeout: float
+) -> tuple[dict, list[Event]]:
     start = time.monotonic()
     conf = scapy_here()
     from scapy.layers.inet import IP, TCP, UDP
@@ -78,15 +83,24 @@ def trace(address: str, max_hops: int, port: int | None,
         next_send = time.monotonic()
         while not CANCEL.is_set():
             now = time.monotonic()
-            if now >= deadline or len(hops) >= max_hops or (end_ttl and (
-                    now >= end_at + LINGER or all(t in hops for t in range(1, end_ttl)))):
+            if (
+                now >= deadline
+                or len(hops) >= max_hops
+                or (
+                    end_ttl
+                    and (now >= end_at + LINGER or all(t in hops for t in range(1, end_ttl)))
+                )
+            ):
                 break
             ttl = len(sent) + 1
             if end_ttl is None and ttl <= max_hops and now >= next_send:
                 sent[ttl] = time.time()
                 sock.send(probe(ttl))
-                events.append(Event("send", now - start, address, "tcp" if port else "udp",
-                                    detail=f"ttl {ttl}"))
+                events.append(
+                    Event(
+                        "send", now - start, address, "tcp" if port else "udp", detail=f"ttl {ttl}"
+                    )
+                )
                 next_send = now + 1.0 / RATE
                 continue
             sending = end_ttl is None and ttl <= max_hops
@@ -100,20 +114,36 @@ def trace(address: str, max_hops: int, port: int | None,
             ttl, hop = found
             hop["rtt_ms"] = round((float(reply.time) - sent[ttl]) * 1000, 2)
             hops[ttl] = hop
-            events.append(Event("recv", time.monotonic() - start, hop["address"], hop["kind"],
-                                hop.get("reason"), detail=f"ttl {ttl}"))
+            events.append(
+                Event(
+                    "recv",
+                    time.monotonic() - start,
+                    hop["address"],
+                    hop["kind"],
+                    hop.get("reason"),
+                    detail=f"ttl {ttl}",
+                )
+            )
             if hop["kind"] != "time-exceeded" and (end_ttl is None or ttl < end_ttl):
                 end_ttl, end_at = ttl, end_at or time.monotonic()
     last = end_ttl or len(sent)
     listed = [{"ttl": t, **hops.get(t, {"address": None})} for t in range(1, last + 1)]
     end = hops.get(end_ttl, {}) if end_ttl else {}
     answered = [h for h in listed if h["address"]]
-    return {"address": address, "max_hops": max_hops, "proto": "tcp" if port else "udp",
-            **({"port": port} if port else {}), "source": src, "iface": str(iface),
-            "gateway": None if gateway in ("0.0.0.0", "::") else gateway,
-            "first_hop": answered[0]["address"] if answered else None,
-            "reached": end.get("kind") == "destination", "stopped": end.get("reason"),
-            "sent": len(sent), "hops": listed}, events
+    return {
+        "address": address,
+        "max_hops": max_hops,
+        "proto": "tcp" if port else "udp",
+        **({"port": port} if port else {}),
+        "source": src,
+        "iface": str(iface),
+        "gateway": None if gateway in ("0.0.0.0", "::") else gateway,
+        "first_hop": answered[0]["address"] if answered else None,
+        "reached": end.get("kind") == "destination",
+        "stopped": end.get("reason"),
+        "sent": len(sent),
+        "hops": listed,
+    }, events
 
 
 async def run(check: Check, ctx) -> Result:
@@ -133,11 +163,21 @@ async def run(check: Check, ctx) -> Result:
         stop = f"stopped: {ev['stopped']}" if ev["stopped"] else "the destination did not answer"
         result = Result.of(check, Status.OK, "ok", f"path to {address}: {via}; {stop}", **ev)
     elif ev["stopped"]:
-        result = Result.of(check, Status.FAIL, ev["stopped"], f"path to {address}: "
-                           f"{ev['stopped']} at hop {n} ({ev['first_hop']})", **ev)
+        result = Result.of(
+            check,
+            Status.FAIL,
+            ev["stopped"],
+            f"path to {address}: {ev['stopped']} at hop {n} ({ev['first_hop']})",
+            **ev,
+        )
     else:
-        result = Result.of(check, Status.FAIL, "timeout",
-                           f"path to {address}: no hop answered within {ctx.timeout:g} s "
-                           f"(leaving by {ev['iface']} from {ev['source']})", **ev)
+        result = Result.of(
+            check,
+            Status.FAIL,
+            "timeout",
+            f"path to {address}: no hop answered within {ctx.timeout:g} s "
+            f"(leaving by {ev['iface']} from {ev['source']})",
+            **ev,
+        )
     result.events = events
     return result

@@ -28,13 +28,21 @@ def _target(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
-def plan(catalogue: Catalogue, site: Site, policy: Policy, pins: dict[str, Pin],
-         kinds: set[str] | None = None, services: set[str] | None = None) -> list[Check]:
+def plan(
+    catalogue: Catalogue,
+    site: Site,
+    policy: Policy,
+    pins: dict[str, Pin],
+    kinds: set[str] | None = None,
+    services: set[str] | None = None,
+) -> list[Check]:
     """Every check for the site, in a stable order; ``kinds``/``services`` narrow it."""
     checks: dict[str, Check] = {}
 
     def add(check: Check, explicit: bool = False) -> None:
-        if (kinds and check.kind not in kinds) or (explicit and not (kinds and check.kind in kinds)):
+        if (kinds and check.kind not in kinds) or (
+            explicit and not (kinds and check.kind in kinds)
+        ):
             return
         if services and check.service not in services:
             return
@@ -49,26 +57,68 @@ def plan(catalogue: Catalogue, site: Site, policy: Policy, pins: dict[str, Pin],
     for name in _names(catalogue, site):
         for resolver in site.resolvers:
             pin = pins.get(name)
-            add(Check(f"dns:{name}@{resolver}", "dns", name, _service_of(catalogue, name), "", "resolves",
-                      {"name": name, "resolver": resolver, "port": site.dns_port,
-                       "expect": list(pin.addresses) if pin else []}))
+            add(
+                Check(
+                    f"dns:{name}@{resolver}",
+                    "dns",
+                    name,
+                    _service_of(catalogue, name),
+                    "",
+                    "resolves",
+                    {
+                        "name": name,
+                        "resolver": resolver,
+                        "port": site.dns_port,
+                        "expect": list(pin.addresses) if pin else [],
+                    },
+                )
+            )
     _path_checks(policy, add)
     _sniff_checks(catalogue, site, add)
     probe = site.probe
     for server in probe.get("ntp_servers", []):
-        add(Check(f"ntp:{server}", "ntp", server, "ntp", "002:486", "offset under 1 s",
-                  {"address": server, "port": 123}))
+        add(
+            Check(
+                f"ntp:{server}",
+                "ntp",
+                server,
+                "ntp",
+                "002:486",
+                "offset under 1 s",
+                {"address": server, "port": 123},
+            )
+        )
     if probe.get("pac_url"):
-        add(Check(f"pac:{probe['pac_url']}", "pac", probe["pac_url"], "proxy", "002:530",
-                  "the PAC file loads and answers", {"url": probe["pac_url"],
-                                                     "test_urls": list(probe.get("test_urls", []))}))
+        add(
+            Check(
+                f"pac:{probe['pac_url']}",
+                "pac",
+                probe["pac_url"],
+                "proxy",
+                "002:530",
+                "the PAC file loads and answers",
+                {"url": probe["pac_url"], "test_urls": list(probe.get("test_urls", []))},
+            )
+        )
     if probe.get("proxy"):
         host, _, port = probe["proxy"].rpartition(":")
         first = next(iter(probe.get("test_urls", [])), "https://hjelp.nhn.no/")
         dest = first.split("//", 1)[-1].split("/", 1)[0]
-        add(Check(f"proxy:{probe['proxy']}", "proxy", probe["proxy"], "proxy", "002:524-528",
-                  "CONNECT is allowed", {"proxy": host, "port": int(port or 8080),
-                                         "connect_to": dest if ":" in dest else f"{dest}:443"}))
+        add(
+            Check(
+                f"proxy:{probe['proxy']}",
+                "proxy",
+                probe["proxy"],
+                "proxy",
+                "002:524-528",
+                "CONNECT is allowed",
+                {
+                    "proxy": host,
+                    "port": int(port or 8080),
+                    "connect_to": dest if ":" in dest else f"{dest}:443",
+                },
+            )
+        )
     return list(checks.values())
 
 
@@ -77,50 +127,148 @@ def _rule_checks(rule: Rule, sni: str, add) -> None:
         address = _host(span)
         label = f"{rule.id} to {format_span(span)}"
         if rule.proto == Proto.ANY:
-            add(Check(f"note:{rule.id}:{address}", "note", format_span(span), rule.service, rule.source,
-                      "every protocol open", {"why": f"{label}: every protocol and port is open; "
-                                              "only a cooperating endpoint can show that"}))
+            add(
+                Check(
+                    f"note:{rule.id}:{address}",
+                    "note",
+                    format_span(span),
+                    rule.service,
+                    rule.source,
+                    "every protocol open",
+                    {
+                        "why": f"{label}: every protocol and port is open; "
+                        "only a cooperating endpoint can show that"
+                    },
+                )
+            )
             continue
         for ports in rule.ports:
             port = ports.lo
-            rng = f" (range {ports.lo}-{ports.hi}: only its first port is tried)" if ports.hi > ports.lo else ""
+            rng = (
+                f" (range {ports.lo}-{ports.hi}: only its first port is tried)"
+                if ports.hi > ports.lo
+                else ""
+            )
             base = dict(address=address, port=port)
             if rule.proto == Proto.TCP:
-                add(Check(f"tcp:{address}:{port}", "tcp", _target(address, port), rule.service, rule.source,
-                          f"open{rng}", base))
+                add(
+                    Check(
+                        f"tcp:{address}:{port}",
+                        "tcp",
+                        _target(address, port),
+                        rule.service,
+                        rule.source,
+                        f"open{rng}",
+                        base,
+                    )
+                )
                 # a raw SYN (root) for the same target; only on request (--only syn), as the
                 # connect probe already tells a firewall's reject from silence
-                add(Check(f"syn:{address}:{port}", "syn", _target(address, port), rule.service, rule.source,
-                          f"open{rng}", base), explicit=True)
+                add(
+                    Check(
+                        f"syn:{address}:{port}",
+                        "syn",
+                        _target(address, port),
+                        rule.service,
+                        rule.source,
+                        f"open{rng}",
+                        base,
+                    ),
+                    explicit=True,
+                )
                 if port in SIP_PORTS:
-                    add(Check(f"sip-tcp:{address}:{port}", "sip", _target(address, port), rule.service,
-                              rule.source, "answers SIP OPTIONS", base | {"transport": "tcp"}))
+                    add(
+                        Check(
+                            f"sip-tcp:{address}:{port}",
+                            "sip",
+                            _target(address, port),
+                            rule.service,
+                            rule.source,
+                            "answers SIP OPTIONS",
+                            base | {"transport": "tcp"},
+                        )
+                    )
                 if port == 443 and sni:
-                    add(Check(f"tls:{sni}@{address}", "tls", f"{sni} ({address})", rule.service, rule.source,
-                              "valid certificate", base | {"sni": sni}))
+                    add(
+                        Check(
+                            f"tls:{sni}@{address}",
+                            "tls",
+                            f"{sni} ({address})",
+                            rule.service,
+                            rule.source,
+                            "valid certificate",
+                            base | {"sni": sni},
+                        )
+                    )
             elif port in STUN_PORTS:
-                add(Check(f"stun:{address}:{port}", "stun", _target(address, port), rule.service, rule.source,
-                          "answers STUN", base))
+                add(
+                    Check(
+                        f"stun:{address}:{port}",
+                        "stun",
+                        _target(address, port),
+                        rule.service,
+                        rule.source,
+                        "answers STUN",
+                        base,
+                    )
+                )
             elif port in SIP_PORTS:
-                add(Check(f"sip-udp:{address}:{port}", "sip", _target(address, port), rule.service, rule.source,
-                          "answers SIP OPTIONS", base | {"transport": "udp"}))
+                add(
+                    Check(
+                        f"sip-udp:{address}:{port}",
+                        "sip",
+                        _target(address, port),
+                        rule.service,
+                        rule.source,
+                        "answers SIP OPTIONS",
+                        base | {"transport": "udp"},
+                    )
+                )
             else:
-                add(Check(f"note:{rule.id}:{address}:udp:{format_ports([ports])}", "note",
-                          f"udp {_target(address, port)}", rule.service, rule.source, "udp open",
-                          {"why": f"{label}: UDP {format_ports([ports])} gives no answer to a probe; "
-                                  "only a cooperating endpoint (a test call) can show it is open"}))
+                add(
+                    Check(
+                        f"note:{rule.id}:{address}:udp:{format_ports([ports])}",
+                        "note",
+                        f"udp {_target(address, port)}",
+                        rule.service,
+                        rule.source,
+                        "udp open",
+                        {
+                            "why": f"{label}: UDP {format_ports([ports])} gives no answer to a probe; "
+                            "only a cooperating endpoint (a test call) can show it is open"
+                        },
+                    )
+                )
 
 
 def _path_checks(policy: Policy, add) -> None:
     """One short traceroute per uplink zone, to the first TCP destination there."""
     for zone in ("helsenett", "internett"):
-        rule = next((r for r in policy.scope_rules("") if r.zone == zone and r.action == Action.ACCEPT
-                     and r.proto == Proto.TCP and r.family == 4), None)
+        rule = next(
+            (
+                r
+                for r in policy.scope_rules("")
+                if r.zone == zone
+                and r.action == Action.ACCEPT
+                and r.proto == Proto.TCP
+                and r.family == 4
+            ),
+            None,
+        )
         if rule is None:
             continue
         address = _host(rule.dst[0])
-        add(Check(f"path:{zone}:{address}", "path", address, rule.service, rule.source,
-                  f"leaves by the {zone} uplink", {"address": address, "max_hops": 8, "zone": zone}))
+        add(
+            Check(
+                f"path:{zone}:{address}",
+                "path",
+                address,
+                rule.service,
+                rule.source,
+                f"leaves by the {zone} uplink",
+                {"address": address, "max_hops": 8, "zone": zone},
+            )
+        )
 
 
 def _sniff_checks(catalogue: Catalogue, site: Site, add) -> None:
@@ -131,9 +279,21 @@ def _sniff_checks(catalogue: Catalogue, site: Site, add) -> None:
         if not bad:
             continue
         good = [a for e in service.endpoints if e.action == Action.ACCEPT for a in e.addresses]
-        add(Check(f"sniff:{name}", "sniff", name, name, service.source, "no host talks to a known-wrong address",
-                  {"good": [format_span(a) for a in good], "bad": [format_span(a) for a in bad],
-                   "seconds": site.probe.get("timeout", 3.0)}))
+        add(
+            Check(
+                f"sniff:{name}",
+                "sniff",
+                name,
+                name,
+                service.source,
+                "no host talks to a known-wrong address",
+                {
+                    "good": [format_span(a) for a in good],
+                    "bad": [format_span(a) for a in bad],
+                    "seconds": site.probe.get("timeout", 3.0),
+                },
+            )
+        )
 
 
 def _names(catalogue: Catalogue, site: Site) -> list[str]:
@@ -143,4 +303,6 @@ def _names(catalogue: Catalogue, site: Site) -> list[str]:
 
 
 def _service_of(catalogue: Catalogue, name: str) -> str:
-    return next((s.name for s in catalogue.services.values() for e in s.endpoints if name in e.names), "dns")
+    return next(
+        (s.name for s in catalogue.services.values() for e in s.endpoints if name in e.names), "dns"
+    )

@@ -27,7 +27,7 @@ MAX_HEAD = 16384  #: bytes of status line plus headers read at most
 
 
 def split_hostport(text: str, default: int | None = None) -> tuple[str, int | None]:
-    """"h:1", "[v6]:1", "h", a bare IPv6 literal -> (host, port or default)."""
+    """ "h:1", "[v6]:1", "h", a bare IPv6 literal -> (host, port or default)."""
     m = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?|([^:\s]+)(?::(\d+))?", text.strip())
     if not m:
         return text.strip(), default  # a bare IPv6 literal has colons but no port
@@ -62,8 +62,9 @@ async def _read_head(reader: asyncio.StreamReader) -> bytes:
     return head
 
 
-async def _exchange(ip: str, port: int, request: bytes, events: list[Event],
-                    t0: float, phase: list[str]) -> tuple[str, list[tuple[str, str]]]:
+async def _exchange(
+    ip: str, port: int, request: bytes, events: list[Event], t0: float, phase: list[str]
+) -> tuple[str, list[tuple[str, str]]]:
     """Send the CONNECT; return the status line and the headers."""
     peer = _hostport(ip, port)
     try:
@@ -107,18 +108,34 @@ async def run(check: Check, ctx: Any) -> Result:
     events: list[Event] = []
 
     def result(status: Status, reason: str, detail: str, **evidence: Any) -> Result:
-        res = Result.of(check, status, reason, _scrub(detail, secrets),
-                        proxy=_hostport(host, port), address=address, connect_to=target,
-                        credentials_sent=bool(secrets), **evidence)
+        res = Result.of(
+            check,
+            status,
+            reason,
+            _scrub(detail, secrets),
+            proxy=_hostport(host, port),
+            address=address,
+            connect_to=target,
+            credentials_sent=bool(secrets),
+            **evidence,
+        )
         res.target, res.events = _scrub(res.target, secrets), events  # "user:pass@" in a target
         return res
 
-    if (not host or not port or split_hostport(target)[1] is None
-            or (address and not is_ip(address))):
-        return result(Status.ERROR, "bad-input",
-                      "needs proxy (host:port), connect_to (host:port), address (an IP) if any")
+    if (
+        not host
+        or not port
+        or split_hostport(target)[1] is None
+        or (address and not is_ip(address))
+    ):
+        return result(
+            Status.ERROR,
+            "bad-input",
+            "needs proxy (host:port), connect_to (host:port), address (an IP) if any",
+        )
     if not address:
         from nhn_appliance.probes.pac_engine import resolver_for
+
         try:
             found = await asyncio.wait_for(asyncio.to_thread(resolver_for(ctx), host), ctx.timeout)
         except Exception as exc:  # noqa: BLE001 - DNS failures are results
@@ -134,42 +151,74 @@ async def run(check: Check, ctx: Any) -> Result:
     phase = ["connect"]
     try:
         status_line, headers = await asyncio.wait_for(
-            _exchange(address, port, request, events, t0, phase), ctx.timeout)
+            _exchange(address, port, request, events, t0, phase), ctx.timeout
+        )
     except (OSError, TimeoutError) as exc:
         why = classify(exc)
         where = "no answer to CONNECT from" if phase[0] == "answer" else "cannot connect to"
-        return result(Status.FAIL, why, f"{where} the proxy {_hostport(address, port)} ({why})",
-                      network_reason=why, phase=phase[0], **sent)
+        return result(
+            Status.FAIL,
+            why,
+            f"{where} the proxy {_hostport(address, port)} ({why})",
+            network_reason=why,
+            phase=phase[0],
+            **sent,
+        )
     status_line = _scrub(status_line, secrets)  # a proxy might echo what it got
     headers = [(k, _scrub(v, secrets)) for k, v in headers]
     m = re.match(r"HTTP/\d(?:\.\d)? (\d{3})", status_line)
     if phase[0] == "overrun" or not m:
         what = "headers too long" if phase[0] == "overrun" else repr(status_line[:80])
-        return result(Status.FAIL, "bad-reply", f"the proxy did not answer HTTP: {what}",
-                      status_line=status_line[:200], **sent)
+        return result(
+            Status.FAIL,
+            "bad-reply",
+            f"the proxy did not answer HTTP: {what}",
+            status_line=status_line[:200],
+            **sent,
+        )
     code = int(m.group(1))
-    seen = {"http_status": code, "status_line": status_line[:200], **sent,
-            **{k: v[:200] for k, v in headers if k in ("server", "via")}}
+    seen = {
+        "http_status": code,
+        "status_line": status_line[:200],
+        **sent,
+        **{k: v[:200] for k, v in headers if k in ("server", "via")},
+    }
     if 200 <= code < 300:
         return result(Status.OK, "ok", f"the proxy opened a tunnel to {target}", **seen)
     if code in (407, 401):  # tinyproxy 1.11.1 answers bad credentials with 401
-        schemes = [v.split()[0] for k, v in headers
-                   if k in ("proxy-authenticate", "www-authenticate") and v.split()]
+        schemes = [
+            v.split()[0]
+            for k, v in headers
+            if k in ("proxy-authenticate", "www-authenticate") and v.split()
+        ]
         given = "; the credentials given were not accepted" if secrets else ""
-        return result(Status.FAIL, "proxy-status-407",
-                      f"the proxy asks for authentication ({', '.join(schemes) or '?'}){given}",
-                      auth_schemes=schemes, **seen)
+        return result(
+            Status.FAIL,
+            "proxy-status-407",
+            f"the proxy asks for authentication ({', '.join(schemes) or '?'}){given}",
+            auth_schemes=schemes,
+            **seen,
+        )
     if 400 <= code < 500:
-        return result(Status.FAIL, "proxy-denied", f"the proxy refused CONNECT {target}: "
-                      f"{status_line[:100]}", **seen)
+        return result(
+            Status.FAIL,
+            "proxy-denied",
+            f"the proxy refused CONNECT {target}: {status_line[:100]}",
+            **seen,
+        )
     if code >= 500:
-        return result(Status.FAIL, "proxy-error", f"the proxy could not reach {target}: "
-                      f"{status_line[:100]}", **seen)
+        return result(
+            Status.FAIL,
+            "proxy-error",
+            f"the proxy could not reach {target}: {status_line[:100]}",
+            **seen,
+        )
     return result(Status.FAIL, "bad-reply", f"unexpected answer {status_line[:100]}", **seen)
 
 
-def check_from_pac(pac: Result, connect_to: str | None = None, url: str | None = None,
-                   check_id: str | None = None) -> Check | None:
+def check_from_pac(
+    pac: Result, connect_to: str | None = None, url: str | None = None, check_id: str | None = None
+) -> Check | None:
     """The ``proxy`` check for the first PROXY entry a ``pac`` result gave.
 
     Takes the answer for ``url`` (default: the first test URL that got a PROXY
@@ -184,10 +233,17 @@ def check_from_pac(pac: Result, connect_to: str | None = None, url: str | None =
         if entry is None:
             continue
         parts = urlsplit(row["url"])
-        dest = connect_to or _hostport(parts.hostname or "",
-                                       parts.port or (443 if parts.scheme == "https" else 80))
+        dest = connect_to or _hostport(
+            parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+        )
         proxy = _hostport(entry["host"], entry["port"])
-        return Check(id=check_id or f"{pac.id}.proxy", kind="proxy",
-                     target=f"{proxy} CONNECT {dest}", service=pac.service, source=pac.source,
-                     expect="answered", params={"proxy": proxy, "connect_to": dest})
+        return Check(
+            id=check_id or f"{pac.id}.proxy",
+            kind="proxy",
+            target=f"{proxy} CONNECT {dest}",
+            service=pac.service,
+            source=pac.source,
+            expect="answered",
+            params={"proxy": proxy, "connect_to": dest},
+        )
     return None

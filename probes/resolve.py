@@ -28,8 +28,9 @@ class Outcome:
     failures: dict[str, str] = field(default_factory=dict)  #: name -> why
 
 
-def resolve_names(names: list[str], resolvers: list[str], port: int = 53,
-                  timeout: float = 2.0) -> Outcome:
+def resolve_names(
+    names: list[str], resolvers: list[str], port: int = 53, timeout: float = 2.0
+) -> Outcome:
     """Resolve A and AAAA for each name at the first resolver that answers."""
     import dns.exception
     import dns.message
@@ -39,8 +40,10 @@ def resolve_names(names: list[str], resolvers: list[str], port: int = 53,
     from nhn_appliance.probes.dns import exchange
 
     if not resolvers:
-        raise ResolveError("the site names no DNS resolvers: add [dns] resolvers to the site file "
-                           "or give --resolver")
+        raise ResolveError(
+            "the site names no DNS resolvers: add [dns] resolvers to the site file "
+            "or give --resolver"
+        )
     out = Outcome()
     unreachable: set[str] = set()
     for name in names:
@@ -76,5 +79,7 @@ def resolve_names(names: list[str], resolvers: list[str], port: int = 53,
         else:
             out.failures[name] = why or f"no A or AAAA record at {used}"
     if names and len(unreachable) == len(resolvers):
-        raise ResolveError(f"no resolver answered ({', '.join(resolvers)} port {port}); nothing was pinned")
+        raise ResolveError(
+            f"no resolver answered ({', '.join(resolvers)} port {port}); nothing was pinned"
+        )
     return out

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from nhn_appliance.probes.failures import classify
@@ -76,8 +76,13 @@ async def run_one(check: Check, ctx: ProbeContext) -> Result:
     return result
 
 
-async def run_all(checks: Iterable[Check], ctx: ProbeContext, concurrency: int = 32,
-                  deadline: float = 60.0, on_result: Callable[[Result], None] | None = None) -> list[Result]:
+async def run_all(
+    checks: Iterable[Check],
+    ctx: ProbeContext,
+    concurrency: int = 32,
+    deadline: float = 60.0,
+    on_result: Callable[[Result], None] | None = None,
+) -> list[Result]:
     """Run every check; results come back in plan order, one per check."""
     checks = list(checks)
     CANCEL.clear()
@@ -114,7 +119,13 @@ async def run_all(checks: Iterable[Check], ctx: ProbeContext, concurrency: int =
     for check in checks:
         res = results.get(check.id)
         if res is None:
-            res = Result.of(check, Status.SKIPPED, reason,
-                            "stopped by Ctrl-C" if reason == "cancelled" else f"global deadline {deadline:g} s passed")
+            res = Result.of(
+                check,
+                Status.SKIPPED,
+                reason,
+                "stopped by Ctrl-C"
+                if reason == "cancelled"
+                else f"global deadline {deadline:g} s passed",
+            )
         out.append(res)
     return out

@@ -34,8 +34,9 @@ def _norm(address: str) -> str:
     return ipaddress.ip_address(address).compressed
 
 
-def capture(good: list[str], bad: list[str], seconds: float, budget: float,
-            iface: str | None) -> dict:
+def capture(
+    good: list[str], bad: list[str], seconds: float, budget: float, iface: str | None
+) -> dict:
     """Listen ``seconds``, but end within ``budget`` seconds of the call, set-up included."""
     start = time.monotonic()
     scapy_here()
@@ -60,11 +61,26 @@ def capture(good: list[str], bad: list[str], seconds: float, budget: float,
             return
         top = ip.payload
         name = type(top).__name__
-        proto = name.lower() if name in ("TCP", "UDP") else "icmp" if name.startswith("ICMP") else \
-            str(ip.proto if ip.version == 4 else ip.nh)
-        pair = pairs.setdefault(key, {"host": host, "peer": peer, "verdict": verdict[peer],
-                                      "protos": set(), "ports": set(), "packets": 0,
-                                      "first_s": round(float(pkt.time) - t0, 3), "ifaces": set()})
+        proto = (
+            name.lower()
+            if name in ("TCP", "UDP")
+            else "icmp"
+            if name.startswith("ICMP")
+            else str(ip.proto if ip.version == 4 else ip.nh)
+        )
+        pair = pairs.setdefault(
+            key,
+            {
+                "host": host,
+                "peer": peer,
+                "verdict": verdict[peer],
+                "protos": set(),
+                "ports": set(),
+                "packets": 0,
+                "first_s": round(float(pkt.time) - t0, 3),
+                "ifaces": set(),
+            },
+        )
         pair["protos"].add(proto)
         port = getattr(top, "dport" if outbound else "sport", None)  # the watched host's port
         if proto in ("tcp", "udp") and port is not None and len(pair["ports"]) < MAX_PORTS:
@@ -75,8 +91,14 @@ def capture(good: list[str], bad: list[str], seconds: float, budget: float,
 
     window = max(0.05, min(seconds, budget - (time.monotonic() - start)))
     started = threading.Event()
-    sniffer = AsyncSniffer(iface=ifaces, filter=bpf, prn=seen, store=False, count=MAX_PACKETS,
-                           started_callback=started.set)
+    sniffer = AsyncSniffer(
+        iface=ifaces,
+        filter=bpf,
+        prn=seen,
+        store=False,
+        count=MAX_PACKETS,
+        started_callback=started.set,
+    )
     begun = time.monotonic()
     sniffer.start()
     while sniffer.thread.is_alive() and not CANCEL.is_set():
@@ -90,16 +112,31 @@ def capture(good: list[str], bad: list[str], seconds: float, budget: float,
     sniffer.thread.join(1.0)
     if sniffer.exception is not None:
         raise sniffer.exception
-    talkers = sorted(({**p, "protos": sorted(p["protos"]), "ports": sorted(p["ports"]),
-                       "ifaces": sorted(p["ifaces"] - {""})} for p in pairs.values()),
-                     key=lambda p: (p["verdict"] != "bad", p["host"], p["peer"]))
+    talkers = sorted(
+        (
+            {
+                **p,
+                "protos": sorted(p["protos"]),
+                "ports": sorted(p["ports"]),
+                "ifaces": sorted(p["ifaces"] - {""}),
+            }
+            for p in pairs.values()
+        ),
+        key=lambda p: (p["verdict"] != "bad", p["host"], p["peer"]),
+    )
     count = getattr(sniffer, "count", 0)
-    return {"good": list(good), "bad": list(bad), "iface": iface or "all", "filter": bpf,
-            "seconds": round(time.monotonic() - begun, 2), "packets": count,
-            "truncated": count >= MAX_PACKETS or len(pairs) >= MAX_PAIRS,
-            "bad_talkers": sorted({p["host"] for p in talkers if p["verdict"] == "bad"}),
-            "good_talkers": sorted({p["host"] for p in talkers if p["verdict"] == "good"}),
-            "talkers": talkers}
+    return {
+        "good": list(good),
+        "bad": list(bad),
+        "iface": iface or "all",
+        "filter": bpf,
+        "seconds": round(time.monotonic() - begun, 2),
+        "packets": count,
+        "truncated": count >= MAX_PACKETS or len(pairs) >= MAX_PAIRS,
+        "bad_talkers": sorted({p["host"] for p in talkers if p["verdict"] == "bad"}),
+        "good_talkers": sorted({p["host"] for p in talkers if p["verdict"] == "good"}),
+        "talkers": talkers,
+    }
 
 
 async def run(check: Check, ctx) -> Result:
@@ -116,15 +153,27 @@ async def run(check: Check, ctx) -> Result:
     ev = await asyncio.to_thread(capture, good, bad, seconds, budget, p.get("iface"))
     fix = f"betalingsaksess {', '.join(good)}"
     if ev["bad_talkers"]:
-        hosts, peers = ", ".join(ev["bad_talkers"]), sorted({t["peer"] for t in ev["talkers"]
-                                                              if t["verdict"] == "bad"})
-        return Result.of(check, Status.FAIL, "terminal-wrong-host",
-                         f"{hosts} talk(s) to {', '.join(peers)}, not to {fix}: set the terminal's "
-                         f"host to {fix}, then run the terminal's own test", **ev)
+        hosts, peers = (
+            ", ".join(ev["bad_talkers"]),
+            sorted({t["peer"] for t in ev["talkers"] if t["verdict"] == "bad"}),
+        )
+        return Result.of(
+            check,
+            Status.FAIL,
+            "terminal-wrong-host",
+            f"{hosts} talk(s) to {', '.join(peers)}, not to {fix}: set the terminal's "
+            f"host to {fix}, then run the terminal's own test",
+            **ev,
+        )
     if ev["good_talkers"]:
-        return Result.of(check, Status.OK, "ok",
-                         f"{', '.join(ev['good_talkers'])} talk(s) to {fix}", **ev)
-    return Result.of(check, Status.SKIPPED, "nothing-seen",
-                     f"no terminal traffic to {', '.join(good + bad)} seen in {ev['seconds']:g} s "
-                     f"on {ev['iface']}; start a payment or the terminal's test while it listens",
-                     **ev)
+        return Result.of(
+            check, Status.OK, "ok", f"{', '.join(ev['good_talkers'])} talk(s) to {fix}", **ev
+        )
+    return Result.of(
+        check,
+        Status.SKIPPED,
+        "nothing-seen",
+        f"no terminal traffic to {', '.join(good + bad)} seen in {ev['seconds']:g} s "
+        f"on {ev['iface']}; start a payment or the terminal's test while it listens",
+        **ev,
+    )

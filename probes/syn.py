@@ -25,8 +25,10 @@ import time
 from nhn_appliance.probes.model import Check, Event, Result, Status
 from nhn_appliance.probes.netio import IcmpError, family_of
 
-FALLBACK = ("the tcp probe (kind tcp, a plain connect) needs no root and tells open, refused "
-            "and rejected apart")
+FALLBACK = (
+    "the tcp probe (kind tcp, a plain connect) needs no root and tells open, refused "
+    "and rejected apart"
+)
 CAP_NET_RAW = 13
 FRESH = 10.0  # seconds scapy's route table is trusted before it is read again
 _lock = threading.Lock()
@@ -51,9 +53,13 @@ def needs_root(check: Check) -> Result | None:
     """A ``needs-root`` result when raw sockets are not allowed, else None."""
     if raw_allowed():
         return None
-    return Result.of(check, Status.SKIPPED, "needs-root",
-                     f"{check.kind} {check.target} needs root with CAP_NET_RAW (raw sockets); "
-                     f"fallback: {FALLBACK}")
+    return Result.of(
+        check,
+        Status.SKIPPED,
+        "needs-root",
+        f"{check.kind} {check.target} needs root with CAP_NET_RAW (raw sockets); "
+        f"fallback: {FALLBACK}",
+    )
 
 
 def scapy_here():
@@ -116,8 +122,9 @@ def syn(address: str, port: int, timeout: float) -> tuple[str, dict, list[Event]
     ip = IPv6(src=src, dst=address) if family_of(address) == 6 else IP(src=src, dst=address)
     probe = ip / TCP(sport=sport, dport=port, flags="S", seq=random.getrandbits(32))
     evidence: dict = {"address": address, "port": port, "source": src, "sport": sport}
-    events = [Event("send", time.monotonic() - start, address, "tcp",
-                    detail=f"SYN from port {sport}")]
+    events = [
+        Event("send", time.monotonic() - start, address, "tcp", detail=f"SYN from port {sport}")
+    ]
     with raw_socket(address) as sock:
         reply = sock.sr1(probe, timeout=max(0.05, timeout - (time.monotonic() - start)), verbose=0)
     if reply is None:
@@ -134,8 +141,16 @@ def syn(address: str, port: int, timeout: float) -> tuple[str, dict, list[Event]
         evidence["flags"] = str(flags)
     else:
         reason, seen = "bad-reply", reply.summary()[:80]
-    events.append(Event("recv", time.monotonic() - start, str(reply.src), "tcp",
-                        None if reason == "open" else reason, detail=seen))
+    events.append(
+        Event(
+            "recv",
+            time.monotonic() - start,
+            str(reply.src),
+            "tcp",
+            None if reason == "open" else reason,
+            detail=seen,
+        )
+    )
     return reason, evidence, events
 
 
@@ -145,11 +160,13 @@ async def run(check: Check, ctx) -> Result:
     address, port = check.params["address"], int(check.params["port"])
     reason, evidence, events = await asyncio.to_thread(syn, address, port, ctx.timeout - 0.05)
     if reason == "open":
-        result = Result.of(check, Status.OK, "open", f"syn {check.target}: SYN-ACK (open)",
-                           **evidence)
+        result = Result.of(
+            check, Status.OK, "open", f"syn {check.target}: SYN-ACK (open)", **evidence
+        )
     else:
-        result = Result.of(check, Status.FAIL, reason, _say(reason, check.target, evidence),
-                           **evidence)
+        result = Result.of(
+            check, Status.FAIL, reason, _say(reason, check.target, evidence), **evidence
+        )
     result.events = events
     return result
 
@@ -160,7 +177,7 @@ def _say(reason: str, target: str, evidence: dict) -> str:
         "refused": f"syn {target}: refused (TCP reset or port unreachable{sender})",
         "timeout": f"syn {target}: no answer to the SYN (dropped, or nothing there)",
         "icmp-admin-prohibited": f"syn {target}: rejected by a firewall (ICMP administratively "
-                                 f"prohibited{sender})",
+        f"prohibited{sender})",
         "network-unreachable": f"syn {target}: network unreachable{sender}",
         "icmp-host-unreachable": f"syn {target}: host unreachable{sender}",
     }.get(reason, f"syn {target}: {reason}{sender}")

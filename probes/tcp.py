@@ -69,7 +69,9 @@ async def run(check: Check, ctx) -> Result:
     address, port = check.params["address"], int(check.params["port"])
     reason, evidence, events = await asyncio.to_thread(connect, address, port, ctx.timeout)
     if reason == "open":
-        result = Result.of(check, Status.OK, "open", f"tcp {check.target} accepts connections", **evidence)
+        result = Result.of(
+            check, Status.OK, "open", f"tcp {check.target} accepts connections", **evidence
+        )
     else:
         result = Result.of(check, Status.FAIL, reason, _say(reason, check.target), **evidence)
     result.events = events

@@ -22,8 +22,14 @@ from nhn_appliance.probes.model import Check, Event, Result, Status
 from nhn_appliance.probes.netio import enable_recverr, read_icmp_error
 
 WARN_DAYS = 14
-_SHORT = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU",
-          "countryName": "C", "localityName": "L", "stateOrProvinceName": "ST"}
+_SHORT = {
+    "commonName": "CN",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "localityName": "L",
+    "stateOrProvinceName": "ST",
+}
 
 
 def _iso(epoch: float) -> str:
@@ -36,14 +42,18 @@ def _expiry(epoch: float) -> dict:
 
 def describe_dict(cert: dict) -> dict:
     """Evidence from ``getpeercert()`` (only filled in for a verified certificate)."""
+
     def name(rdns) -> list[tuple[str, str]]:
         return [(_SHORT.get(k, k), v) for rdn in rdns for k, v in rdn]
+
     subject = name(cert.get("subject", ()))
-    return {"subject_cn": next((v for k, v in subject if k == "CN"), None),
-            "subject": ", ".join(f"{k}={v}" for k, v in subject),
-            "issuer": ", ".join(f"{k}={v}" for k, v in name(cert.get("issuer", ()))),
-            "san": [v for k, v in cert.get("subjectAltName", ()) if k in ("DNS", "IP Address")],
-            **_expiry(ssl.cert_time_to_seconds(cert["notAfter"]))}
+    return {
+        "subject_cn": next((v for k, v in subject if k == "CN"), None),
+        "subject": ", ".join(f"{k}={v}" for k, v in subject),
+        "issuer": ", ".join(f"{k}={v}" for k, v in name(cert.get("issuer", ()))),
+        "san": [v for k, v in cert.get("subjectAltName", ()) if k in ("DNS", "IP Address")],
+        **_expiry(ssl.cert_time_to_seconds(cert["notAfter"])),
+    }
 
 
 def describe_der(der: bytes) -> dict:
@@ -66,11 +76,18 @@ def describe_der(der: bytes) -> dict:
         after = after or cert.not_valid_after.replace(tzinfo=UTC)
     except ValueError as exc:
         return out | {"decoded": False, "decode_error": str(exc)}
+
     def name(n) -> str:  # in certificate order, like describe_dict
         return ", ".join(f"{a.rfc4514_attribute_name}={a.value}" for rdn in n.rdns for a in rdn)
-    return out | {"decoded": True, "subject_cn": str(cn[0].value) if cn else None,
-                  "subject": name(cert.subject), "issuer": name(cert.issuer), "san": san,
-                  **_expiry(calendar.timegm(after.utctimetuple()))}
+
+    return out | {
+        "decoded": True,
+        "subject_cn": str(cn[0].value) if cn else None,
+        "subject": name(cert.subject),
+        "issuer": name(cert.issuer),
+        "san": san,
+        **_expiry(calendar.timegm(after.utctimetuple())),
+    }
 
 
 def _handshake_reason(exc: BaseException) -> str:
@@ -88,12 +105,21 @@ class _ConnectError(Exception):
         self.reason, self.why, self.icmp = reason, why, icmp
 
 
-async def _handshake(ip: str, port: int, sni: str | None, context: ssl.SSLContext,
-                     deadline: float, events: list[Event], t0: float) -> dict:
+async def _handshake(
+    ip: str,
+    port: int,
+    sni: str | None,
+    context: ssl.SSLContext,
+    deadline: float,
+    events: list[Event],
+    t0: float,
+) -> dict:
     """Connect and handshake; the session facts. Raises _ConnectError, ssl.SSLError, OSError
     or TimeoutError."""
+
     def ev(op: str, failure: str | None = None, detail: str = "") -> None:
         events.append(Event(op, time.monotonic() - t0, ip, "tcp", failure, 0, detail))
+
     family = 6 if ":" in ip else 4
     sock = socket.socket(socket.AF_INET6 if family == 6 else socket.AF_INET, socket.SOCK_STREAM)
     sock.setblocking(False)
@@ -116,13 +142,18 @@ async def _handshake(ip: str, port: int, sni: str | None, context: ssl.SSLContex
     try:
         left = max(deadline - time.monotonic(), 0.001)
         # wait_for fires first (TimeoutError -> "timeout"); start_tls's own limit is a backstop
-        await asyncio.wait_for(writer.start_tls(context, server_hostname=sni,
-                                                ssl_handshake_timeout=left + 1), left)
+        await asyncio.wait_for(
+            writer.start_tls(context, server_hostname=sni, ssl_handshake_timeout=left + 1), left
+        )
         tls = writer.get_extra_info("ssl_object")
         cipher = tls.cipher()
         ev("handshake", None, f"{tls.version()} {cipher[0] if cipher else ''}")
-        return {"tls_version": tls.version(), "cipher": cipher[0] if cipher else None,
-                "peercert": tls.getpeercert(), "der": tls.getpeercert(binary_form=True)}
+        return {
+            "tls_version": tls.version(),
+            "cipher": cipher[0] if cipher else None,
+            "peercert": tls.getpeercert(),
+            "der": tls.getpeercert(binary_form=True),
+        }
     except (OSError, TimeoutError) as exc:
         ev("handshake", _handshake_reason(exc), getattr(exc, "verify_message", None) or str(exc))
         raise
@@ -151,16 +182,26 @@ async def run(check: Check, ctx) -> Result:
     return result
 
 
-async def _check(check: Check, ip: str, port: int, sni: str | None, context: ssl.SSLContext,
-                 timeout: float, events: list[Event]) -> Result:
+async def _check(
+    check: Check,
+    ip: str,
+    port: int,
+    sni: str | None,
+    context: ssl.SSLContext,
+    timeout: float,
+    events: list[Event],
+) -> Result:
     t0 = time.monotonic()
     ev: dict = {"address": ip, "port": port, "sni": sni}
     what = f"TLS to {ip}:{port} (SNI {sni})"
     try:
         info = await _handshake(ip, port, sni, context, t0 + timeout, events, t0)
     except ssl.SSLCertVerificationError as exc:
-        ev |= {"verified": False, "verify_error": exc.verify_message or str(exc),
-               "verify_code": exc.verify_code}
+        ev |= {
+            "verified": False,
+            "verify_error": exc.verify_message or str(exc),
+            "verify_code": exc.verify_code,
+        }
         # Once more without verifying, to record what was presented.
         unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # no trust store to load
         unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
@@ -171,8 +212,11 @@ async def _check(check: Check, ip: str, port: int, sni: str | None, context: ssl
         except (OSError, TimeoutError) as exc2:
             ev["presented_error"] = f"{classify(exc2)}: {exc2}"
         else:
-            ev |= {"tls_version": again["tls_version"], "cipher": again["cipher"],
-                   "presented": describe_der(again["der"])}
+            ev |= {
+                "tls_version": again["tls_version"],
+                "cipher": again["cipher"],
+                "presented": describe_der(again["der"]),
+            }
         detail = f"{what}: the certificate did not verify: {ev['verify_error']}"
         return Result.of(check, Status.FAIL, "tls-cert-invalid", detail, **ev)
     except _ConnectError as exc:

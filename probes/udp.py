@@ -23,9 +23,15 @@ from nhn_appliance.probes.netio import enable_recverr, read_icmp_error
 
 COOKIE = 0x2112A442
 TRANSMISSIONS = 3  # the first send and at most two retransmissions
-_ATTRS = {0x0001: "MAPPED-ADDRESS", 0x0009: "ERROR-CODE", 0x0020: "XOR-MAPPED-ADDRESS",
-          0x8022: "SOFTWARE", 0x8028: "FINGERPRINT", 0x802B: "RESPONSE-ORIGIN",
-          0x802C: "OTHER-ADDRESS"}
+_ATTRS = {
+    0x0001: "MAPPED-ADDRESS",
+    0x0009: "ERROR-CODE",
+    0x0020: "XOR-MAPPED-ADDRESS",
+    0x8022: "SOFTWARE",
+    0x8028: "FINGERPRINT",
+    0x802B: "RESPONSE-ORIGIN",
+    0x802C: "OTHER-ADDRESS",
+}
 _STATUS = re.compile(r"SIP/2\.0 ([1-6]\d\d)(?: (.*))?")
 USER_AGENT = "nhn-appliance probe"
 
@@ -35,10 +41,12 @@ class _Trace:
         self.t0, self.address, self.proto = time.monotonic(), address, proto
         self.events: list[Event] = []
 
-    def __call__(self, op: str, failure: str | None = None, size: int = 0,
-                 detail: str = "") -> None:
-        self.events.append(Event(op, time.monotonic() - self.t0, self.address, self.proto,
-                                 failure, size, detail))
+    def __call__(
+        self, op: str, failure: str | None = None, size: int = 0, detail: str = ""
+    ) -> None:
+        self.events.append(
+            Event(op, time.monotonic() - self.t0, self.address, self.proto, failure, size, detail)
+        )
 
 
 def _left(deadline: float) -> float:
@@ -56,7 +64,7 @@ def parse_stun(data: bytes, tid: bytes) -> dict:
     pos = 20
     while pos + 4 <= 20 + length:
         atype, alen = struct.unpack_from("!HH", data, pos)
-        value = data[pos + 4:pos + 4 + alen]
+        value = data[pos + 4 : pos + 4 + alen]
         if len(value) < alen:
             raise ValueError("truncated STUN attribute")
         pos += 4 + alen + (-alen % 4)
@@ -94,9 +102,12 @@ def parse_sip(data: bytes) -> dict:
         name, sep, value = line.partition(":")
         if sep:
             headers.setdefault(name.strip().lower(), value.strip())
-    return {"status_line": lines[0].strip(), "status_code": int(match.group(1)),
-            "server": headers.get("server") or headers.get("user-agent"),
-            "allow": headers.get("allow")}
+    return {
+        "status_line": lines[0].strip(),
+        "status_code": int(match.group(1)),
+        "server": headers.get("server") or headers.get("user-agent"),
+        "allow": headers.get("allow"),
+    }
 
 
 def _options(check: Check, sock: socket.socket, transport: str, ev: dict) -> bytes:
@@ -105,22 +116,25 @@ def _options(check: Check, sock: socket.socket, transport: str, ev: dict) -> byt
     peer = check.params["address"]
     domain = check.params.get("domain") or (f"[{peer}]" if ":" in peer else peer)
     tag, branch = secrets.token_hex(8), secrets.token_hex(8)
-    request = (f"OPTIONS sip:{domain} SIP/2.0\r\n"
-            f"Via: SIP/2.0/{transport.upper()} {local};branch=z9hG4bK{branch};rport\r\n"
-            f"Max-Forwards: 70\r\n"
-            f"From: <sip:probe@{domain}>;tag={tag}\r\n"
-            f"To: <sip:{domain}>\r\n"
-            f"Call-ID: {secrets.token_hex(12)}@{domain}\r\n"
-            f"CSeq: 1 OPTIONS\r\n"
-            f"Contact: <sip:probe@{local};transport={transport}>\r\n"
-            f"User-Agent: {USER_AGENT}\r\n"
-            f"Content-Length: 0\r\n\r\n").encode()
+    request = (
+        f"OPTIONS sip:{domain} SIP/2.0\r\n"
+        f"Via: SIP/2.0/{transport.upper()} {local};branch=z9hG4bK{branch};rport\r\n"
+        f"Max-Forwards: 70\r\n"
+        f"From: <sip:probe@{domain}>;tag={tag}\r\n"
+        f"To: <sip:{domain}>\r\n"
+        f"Call-ID: {secrets.token_hex(12)}@{domain}\r\n"
+        f"CSeq: 1 OPTIONS\r\n"
+        f"Contact: <sip:probe@{local};transport={transport}>\r\n"
+        f"User-Agent: {USER_AGENT}\r\n"
+        f"Content-Length: 0\r\n\r\n"
+    ).encode()
     ev["sent"], ev["bytes_sent"] = f"OPTIONS sip:{domain} SIP/2.0", len(request)
     return request
 
 
-async def _udp_ask(sock: socket.socket, payload: bytes, timeout: float,
-                   trace: _Trace) -> tuple[bytes | None, int]:
+async def _udp_ask(
+    sock: socket.socket, payload: bytes, timeout: float, trace: _Trace
+) -> tuple[bytes | None, int]:
     """Send ``payload`` up to 3 times (RTO doubling, RFC 5389 7.2.1); the first datagram back."""
     loop = asyncio.get_running_loop()
     deadline = time.monotonic() + timeout
@@ -130,7 +144,7 @@ async def _udp_ask(sock: socket.socket, payload: bytes, timeout: float,
         trace("send", size=len(payload), detail="retransmission" if attempt else "")
         wait = _left(deadline)
         if attempt < TRANSMISSIONS - 1:
-            wait = min(rto * 2 ** attempt, wait)
+            wait = min(rto * 2**attempt, wait)
         try:
             data = await asyncio.wait_for(loop.sock_recv(sock, 65535), wait)
         except TimeoutError:
@@ -144,15 +158,18 @@ async def _udp_ask(sock: socket.socket, payload: bytes, timeout: float,
 
 def _socket(ip: str, udp: bool = True) -> socket.socket:
     family = 6 if ":" in ip else 4
-    sock = socket.socket(socket.AF_INET6 if family == 6 else socket.AF_INET,
-                         socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
+    sock = socket.socket(
+        socket.AF_INET6 if family == 6 else socket.AF_INET,
+        socket.SOCK_DGRAM if udp else socket.SOCK_STREAM,
+    )
     sock.setblocking(False)
     enable_recverr(sock, family)  # ICMP type, code and sender on the error queue
     return sock
 
 
-def _failure(check: Check, exc: OSError, sock: socket.socket, ev: dict, what: str,
-             trace: _Trace, op: str) -> Result:
+def _failure(
+    check: Check, exc: OSError, sock: socket.socket, ev: dict, what: str, trace: _Trace, op: str
+) -> Result:
     """A FAIL result; an ICMP error on the queue says more than the errno."""
     icmp = read_icmp_error(sock)
     reason = icmp.reason if icmp else classify(exc)
@@ -168,8 +185,13 @@ def _failure(check: Check, exc: OSError, sock: socket.socket, ev: dict, what: st
 async def _stun(check: Check, ip: str, port: int, timeout: float, trace: _Trace) -> Result:
     tid = secrets.token_bytes(12)
     request = struct.pack("!HHI12s", 0x0001, 0, COOKIE, tid)
-    ev: dict = {"address": ip, "port": port, "sent": "Binding Request", "bytes_sent": 20,
-                "transaction_id": tid.hex()}
+    ev: dict = {
+        "address": ip,
+        "port": port,
+        "sent": "Binding Request",
+        "bytes_sent": 20,
+        "transaction_id": tid.hex(),
+    }
     sock = _socket(ip)
     try:
         sock.connect((ip, port))
@@ -181,15 +203,20 @@ async def _stun(check: Check, ip: str, port: int, timeout: float, trace: _Trace)
         sock.close()
     if data is None:
         trace("recv", failure="no-answer")
-        detail = (f"no STUN reply from {ip} udp/{port} to {ev['transmissions']} Binding Requests"
-                  f" within {timeout:g} s (filtered, or nothing there)")
+        detail = (
+            f"no STUN reply from {ip} udp/{port} to {ev['transmissions']} Binding Requests"
+            f" within {timeout:g} s (filtered, or nothing there)"
+        )
         return Result.of(check, Status.FAIL, "no-answer", detail, **ev)
     ev["bytes_received"] = len(data)
     try:
         reply = parse_stun(data, tid)
         ev["attributes"] = reply["attributes"]
-        mapped, ev["mapped_from"] = ((reply["xor"], "XOR-MAPPED-ADDRESS") if "xor" in reply
-                                     else (reply.get("plain"), "MAPPED-ADDRESS"))
+        mapped, ev["mapped_from"] = (
+            (reply["xor"], "XOR-MAPPED-ADDRESS")
+            if "xor" in reply
+            else (reply.get("plain"), "MAPPED-ADDRESS")
+        )
     except ValueError as exc:
         ev["reply_head"] = data[:64].hex()
         detail = f"{ip} udp/{port} answered, but: {exc}"

@@ -8,8 +8,8 @@ only when asked for, so the command line stays fast.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from nhn_appliance.errors import UsageError
@@ -61,7 +61,9 @@ class Renderer(Protocol):
     #: what the target cannot express, said by ``render --list-targets``
     limits: tuple[str, ...]
 
-    def render(self, policy: Policy, options: Mapping[str, str] | None = None) -> list[Artifact]: ...
+    def render(
+        self, policy: Policy, options: Mapping[str, str] | None = None
+    ) -> list[Artifact]: ...
 
 
 def get_renderer(target: str) -> Renderer:

@@ -29,7 +29,6 @@ from nhn_appliance.render import Artifact
 from nhn_appliance.render.devices import ANY_PORTS, dscp_name, interface_map, mark_pieces, text
 from nhn_appliance.render.templating import render_template
 
-
 IOS_IFACE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9./:-]{0,63}$")
 VERB = {Action.ACCEPT: "permit", Action.DROP: "deny", Action.REJECT: "deny"}
 
@@ -102,13 +101,19 @@ class Groups:
                 entries.append(f"range {format_ip(4, s.first)} {format_ip(4, s.last)}")
             else:
                 net = ipaddress.ip_network(cidrs[0])
-                entries.append(f"host {cidrs[0]}" if net.prefixlen == 32 else f"{net.network_address} {net.netmask}")
+                entries.append(
+                    f"host {cidrs[0]}"
+                    if net.prefixlen == 32
+                    else f"{net.network_address} {net.netmask}"
+                )
         return self.get("network", spans, base, description, entries)
 
 
 class CiscoIosRenderer:
     name = "cisco-ios"
-    description = "Cisco IOS / IOS XE: extended access lists with object groups, MQC marking and queueing"
+    description = (
+        "Cisco IOS / IOS XE: extended access lists with object groups, MQC marking and queueing"
+    )
     options: dict[str, str] = {
         "helsenett": "IOS interface of the helsenett uplink, e.g. GigabitEthernet0/1 (default: the site's name)",
         "internett": "IOS interface of the internett uplink (default: the site's name)",
@@ -131,7 +136,11 @@ class CiscoIosRenderer:
         ifmap = interface_map(policy, options or {}, IOS_IFACE_RE, "GigabitEthernet0/1")
         groups = Groups()
         lan4 = tuple(p for p in policy.lan_prefixes if p.family == 4)
-        src4 = [f"object-group {groups.network(lan4, 'NHN-LAN', f'LAN prefixes of {policy.site}')}"] if lan4 else []
+        src4 = (
+            [f"object-group {groups.network(lan4, 'NHN-LAN', f'LAN prefixes of {policy.site}')}"]
+            if lan4
+            else []
+        )
         src6 = [_addr(c) for p in policy.lan_prefixes if p.family == 6 for c in span_cidrs(p)]
         acls: list[AccessList] = []
         interfaces: dict[str, list[str]] = {}
@@ -139,9 +148,15 @@ class CiscoIosRenderer:
             acl4 = AccessList("ip access-list extended", f"NHN-OUT-{_ident(up.zone.value)}")
             acl6 = AccessList("ipv6 access-list", f"NHN-OUT6-{_ident(up.zone.value)}")
             for b in policy.profiles:
-                title = f"profile {b.name} ({b.service}, {b.source}): hosts {', '.join(b.host_names)}"
+                title = (
+                    f"profile {b.name} ({b.service}, {b.source}): hosts {', '.join(b.host_names)}"
+                )
                 hosts4 = tuple(h for h in b.hosts if h.family == 4)
-                src = [f"object-group {groups.network(hosts4, f'NHN-HOSTS-{b.name}', title)}"] if hosts4 else []
+                src = (
+                    [f"object-group {groups.network(hosts4, f'NHN-HOSTS-{b.name}', title)}"]
+                    if hosts4
+                    else []
+                )
                 hosts6 = [_addr(c) for h in b.hosts if h.family == 6 for c in span_cidrs(h)]
                 for acl, srcs in ((acl4, src), (acl6, hosts6)):
                     if srcs:
@@ -152,33 +167,54 @@ class CiscoIosRenderer:
             for acl, srcs in ((acl4, src4), (acl6, src6)):
                 self._site(policy, acl, srcs, up.interface, groups)
             acls += [acl4, acl6]
-            interfaces[ifmap[up.interface]] = [f"ip access-group {acl4.name} out",
-                                               f"ipv6 traffic-filter {acl6.name} out"]
+            interfaces[ifmap[up.interface]] = [
+                f"ip access-group {acl4.name} out",
+                f"ipv6 traffic-filter {acl6.name} out",
+            ]
         qos_acls, class_maps, policy_maps = self._qos(policy)
         for name, _ in policy_maps:
-            for i in ([u.interface for u in policy.uplinks] if name == "NHN-QUEUE" else policy.lan_interfaces):
+            for i in (
+                [u.interface for u in policy.uplinks]
+                if name == "NHN-QUEUE"
+                else policy.lan_interfaces
+            ):
                 direction = "output" if name == "NHN-QUEUE" else "input"
                 interfaces.setdefault(ifmap[i], []).append(f"service-policy {direction} {name}")
-        roles = [(u.zone.value, ifmap[u.interface]) for u in policy.uplinks] + \
-            [("LAN", ifmap[i]) for i in policy.lan_interfaces]
-        out = render_template("cisco_ios.j2", policy=policy, groups=groups.items, acls=acls, qos_acls=qos_acls,
-                              class_maps=class_maps, policy_maps=policy_maps, interfaces=interfaces,
-                              roles=roles, comment=text)
+        roles = [(u.zone.value, ifmap[u.interface]) for u in policy.uplinks] + [
+            ("LAN", ifmap[i]) for i in policy.lan_interfaces
+        ]
+        out = render_template(
+            "cisco_ios.j2",
+            policy=policy,
+            groups=groups.items,
+            acls=acls,
+            qos_acls=qos_acls,
+            class_maps=class_maps,
+            policy_maps=policy_maps,
+            interfaces=interfaces,
+            roles=roles,
+            comment=text,
+        )
         return [Artifact("nhn-appliance.ios", out)]
 
     @staticmethod
     def _any(acl: AccessList) -> str:
         return "ipv6" if acl.header.startswith("ipv6") else "ip"
 
-    def _site(self, policy: Policy, acl: AccessList, srcs: list[str], iface: str, groups: Groups) -> None:
+    def _site(
+        self, policy: Policy, acl: AccessList, srcs: list[str], iface: str, groups: Groups
+    ) -> None:
         family = 6 if acl.header.startswith("ipv6") else 4
         if not srcs:
             acl.remark(f"the LAN has no IPv{family} prefix")
         else:
             acl.remark(f"the LAN of {policy.site}")
             self._aces(acl, policy.scope_rules(""), iface, srcs, groups)
-            acl.remark("outbound open (NHN default, 002:83)" if policy.outbound == "open"
-                       else "outbound blocked: nothing else leaves the site")
+            acl.remark(
+                "outbound open (NHN default, 002:83)"
+                if policy.outbound == "open"
+                else "outbound blocked: nothing else leaves the site"
+            )
             if policy.default_action == Action.ACCEPT:
                 acl.lines += [f"permit {self._any(acl)} {s} any" for s in srcs]
                 acl.remark("source not in the LAN prefixes")
@@ -187,7 +223,9 @@ class CiscoIosRenderer:
             acl.lines += ["permit icmp any any nd-na", "permit icmp any any nd-ns"]
         acl.lines.append(f"deny {self._any(acl)} any any")
 
-    def _aces(self, acl: AccessList, rules: tuple[Rule, ...], iface: str, srcs: list[str], groups: Groups) -> None:
+    def _aces(
+        self, acl: AccessList, rules: tuple[Rule, ...], iface: str, srcs: list[str], groups: Groups
+    ) -> None:
         family = 6 if acl.header.startswith("ipv6") else 4
         for r in (r for r in rules if r.family == family and iface in r.interfaces):
             acl.remark(f"{r.id} {r.source}")
@@ -196,17 +234,27 @@ class CiscoIosRenderer:
             if family == 6 or len(r.dst) == 1 and len(cidrs) == 1:
                 dsts = [_addr(c) for c in cidrs]
             else:
-                dsts = ["object-group " + groups.network(r.dst, f"NHN-{r.id}", f"addresses of {r.id}")]
+                dsts = [
+                    "object-group " + groups.network(r.dst, f"NHN-{r.id}", f"addresses of {r.id}")
+                ]
             if family == 4 and len(r.ports) > 1:  # a port list: a service group
                 ports = "-".join(str(p.lo) if p.lo == p.hi else f"{p.lo}-{p.hi}" for p in r.ports)
-                proto = "object-group " + groups.get("service", (r.proto, r.ports), f"NHN-{r.proto}-{ports}",
-                                                     f"{r.proto} ports of {r.id}",
-                                                     [f"{r.proto}{_ports(p)}" for p in r.ports])
+                proto = "object-group " + groups.get(
+                    "service",
+                    (r.proto, r.ports),
+                    f"NHN-{r.proto}-{ports}",
+                    f"{r.proto} ports of {r.id}",
+                    [f"{r.proto}{_ports(p)}" for p in r.ports],
+                )
                 ports_each: tuple[PortRange, ...] = (ANY_PORTS,)
             else:
                 ports_each = r.ports or (ANY_PORTS,)
-            acl.lines += [f"{VERB[r.action]} {proto} {s} {d}{_ports(p)}"
-                          for s in srcs for d in dsts for p in ports_each]
+            acl.lines += [
+                f"{VERB[r.action]} {proto} {s} {d}{_ports(p)}"
+                for s in srcs
+                for d in dsts
+                for p in ports_each
+            ]
 
     @staticmethod
     def _qos(policy: Policy):
@@ -220,20 +268,32 @@ class CiscoIosRenderer:
                 continue
             matches = []
             for family, marks_ in sorted(pieces[name].items()):
-                acl = (AccessList("ip access-list extended", f"NHN-QOS-{_ident(name)}") if family == 4
-                       else AccessList("ipv6 access-list", f"NHN-QOS6-{_ident(name)}"))
+                acl = (
+                    AccessList("ip access-list extended", f"NHN-QOS-{_ident(name)}")
+                    if family == 4
+                    else AccessList("ipv6 access-list", f"NHN-QOS6-{_ident(name)}")
+                )
                 acl.remark(f"QoS class {name}" + (f": {cls.title}" if cls.title else ""))
                 for m in marks_:
                     proto = {Proto.ANY: "ip" if family == 4 else "ipv6"}.get(m.proto, m.proto.value)
-                    acl.lines += [f"permit {proto} any {_addr(c)}{_ports(PortRange(m.plo, m.phi))}"
-                                  for c in span_cidrs(Span(family, m.first, m.last))]
+                    acl.lines += [
+                        f"permit {proto} any {_addr(c)}{_ports(PortRange(m.plo, m.phi))}"
+                        for c in span_cidrs(Span(family, m.first, m.last))
+                    ]
                 acls.append(acl)
                 matches.append(f"match access-group name {acl.name}")
             class_maps.append((f"NHN-MARK-{_ident(name)}", matches))
             marking.append((f"NHN-MARK-{_ident(name)}", [f"set dscp {dscp_name(cls.dscp)}"]))
-        queues = [(c, f"priority percent {c.share}" if c.share else "priority") if c.priority
-                  else (c, f"bandwidth percent {c.share}") for c in policy.qos.values() if c.priority or c.share]
-        class_maps += [(f"NHN-Q-{_ident(c.name)}", [f"match dscp {dscp_name(c.dscp)}"]) for c, _ in queues]
+        queues = [
+            (c, f"priority percent {c.share}" if c.share else "priority")
+            if c.priority
+            else (c, f"bandwidth percent {c.share}")
+            for c in policy.qos.values()
+            if c.priority or c.share
+        ]
+        class_maps += [
+            (f"NHN-Q-{_ident(c.name)}", [f"match dscp {dscp_name(c.dscp)}"]) for c, _ in queues
+        ]
         policy_maps = [("NHN-MARK", marking)] if marking else []
         if queues:
             policy_maps.append(("NHN-QUEUE", [(f"NHN-Q-{_ident(c.name)}", [a]) for c, a in queues]))

@@ -35,26 +35,37 @@ def dscp_name(value: int, zero: str = "default", other: Callable[[int], str] = s
     return other(value)
 
 
-def interface_map(policy: Policy, options: Mapping[str, str], valid: re.Pattern, example: str,
-                  one_lan: bool = False) -> dict[str, str]:
+def interface_map(
+    policy: Policy,
+    options: Mapping[str, str],
+    valid: re.Pattern,
+    example: str,
+    one_lan: bool = False,
+) -> dict[str, str]:
     """Site interface -> the device's name, from ``-O helsenett=..``, ``internett=..``, ``lan=a,b``.
 
     With ``one_lan``, a single LAN name stands for every LAN interface of the
     site (a bridge).
     """
-    names = {i: i for i in policy.lan_interfaces} | {u.interface: u.interface for u in policy.uplinks}
+    names = {i: i for i in policy.lan_interfaces} | {
+        u.interface: u.interface for u in policy.uplinks
+    }
     for key, value in options.items():
         if key not in ("lan", "helsenett", "internett"):
             raise UsageError(f"unknown option {key!r}: this target takes lan, helsenett, internett")
         given = [v.strip() for v in value.split(",")] if key == "lan" else [value.strip()]
         if not all(valid.match(v) for v in given):
-            raise UsageError(f"-O {key}={value!r} is not an interface name of this target (e.g. {example})")
+            raise UsageError(
+                f"-O {key}={value!r} is not an interface name of this target (e.g. {example})"
+            )
         if key == "lan":
             if one_lan and len(given) == 1:  # e.g. one bridge for every LAN interface
                 given = given * len(policy.lan_interfaces)
             if len(given) != len(policy.lan_interfaces):
-                raise UsageError(f"-O lan: the site has {len(policy.lan_interfaces)} LAN interface(s) "
-                                 f"({', '.join(policy.lan_interfaces)}); name as many, comma-separated")
+                raise UsageError(
+                    f"-O lan: the site has {len(policy.lan_interfaces)} LAN interface(s) "
+                    f"({', '.join(policy.lan_interfaces)}); name as many, comma-separated"
+                )
             names.update(zip(policy.lan_interfaces, given, strict=True))
             continue
         up = next((u for u in policy.uplinks if u.zone.value == key), None)

@@ -21,7 +21,10 @@ from nhn_appliance.render import Artifact
 from nhn_appliance.render.escape import comment
 from nhn_appliance.render.templating import render_template
 
-REJECT = {4: "REJECT --reject-with icmp-admin-prohibited", 6: "REJECT --reject-with icmp6-adm-prohibited"}
+REJECT = {
+    4: "REJECT --reject-with icmp-admin-prohibited",
+    6: "REJECT --reject-with icmp6-adm-prohibited",
+}
 MULTIPORT_SLOTS = 15
 CHAIN_MAX = 28  # iptables chain names are at most 28 characters
 
@@ -59,7 +62,9 @@ def _rule_lines(rule: Rule, chain: str) -> list[str]:
                 continue
             for chunk in chunk_ports(rule.ports, MULTIPORT_SLOTS):
                 match = _ports_match(rule.proto, chunk)
-                lines.append(f"-A {chain} -o {iface} -p {rule.proto} {dst} {match} {note} -j {target}")
+                lines.append(
+                    f"-A {chain} -o {iface} -p {rule.proto} {dst} {match} {note} -j {target}"
+                )
     return lines
 
 
@@ -72,7 +77,9 @@ def _qos_lines(policy: Policy, family: int) -> list[str]:
     """
     lines: list[str] = []
     seen: set[tuple] = set()
-    for rule in reversed([r for r in policy.scope_rules("") if r.action == Action.ACCEPT and r.family == family]):
+    for rule in reversed(
+        [r for r in policy.scope_rules("") if r.action == Action.ACCEPT and r.family == family]
+    ):
         key = (rule.proto, rule.dst, rule.ports, rule.qos)
         if key in seen:
             continue
@@ -123,7 +130,7 @@ class IptablesRenderer:
     def _family(self, policy: Policy, family: int) -> str:
         forward: list[str] = []
         lan = [
-            "-A NHN-LAN -o {} -m comment --comment \"within the LAN\" -j ACCEPT".format(i)
+            f'-A NHN-LAN -o {i} -m comment --comment "within the LAN" -j ACCEPT'
             for i in policy.lan_interfaces
         ]
         chains: list[Chain] = []
@@ -134,25 +141,40 @@ class IptablesRenderer:
             name = chain_name("NHN-P-", binding.name)
             for h in hosts:
                 lan.append(f"-A NHN-LAN {_addr_match(h, 's')} -j {name}")
-            lines = [line for r in policy.scope_rules(binding.name) if r.family == family
-                     for line in _rule_lines(r, name)]
+            lines = [
+                line
+                for r in policy.scope_rules(binding.name)
+                if r.family == family
+                for line in _rule_lines(r, name)
+            ]
             lines.append(
                 f'-A {name} -m comment --comment "{comment(f"{binding.name}: everything else blocked ({binding.source})")}"'
                 f" -j {_target(binding.otherwise, family)}"
             )
-            chains.append(Chain(name, f"profile {binding.name}: hosts {', '.join(binding.host_names)}", lines))
+            chains.append(
+                Chain(name, f"profile {binding.name}: hosts {', '.join(binding.host_names)}", lines)
+            )
         prefixes = [p for p in policy.lan_prefixes if p.family == family]
         for p in prefixes:
             lan.append(f"-A NHN-LAN {_addr_match(p, 's')} -j NHN-SITE")
         lan.append('-A NHN-LAN -m comment --comment "source not in the LAN prefixes" -j DROP')
-        site_lines = [line for r in policy.scope_rules("") if r.family == family
-                      for line in _rule_lines(r, "NHN-SITE")]
+        site_lines = [
+            line
+            for r in policy.scope_rules("")
+            if r.family == family
+            for line in _rule_lines(r, "NHN-SITE")
+        ]
         default = (
-            "outbound open (NHN default, 002:83)" if policy.outbound == "open"
+            "outbound open (NHN default, 002:83)"
+            if policy.outbound == "open"
             else "outbound blocked: nothing else leaves the site"
         )
-        site_lines.append(f'-A NHN-SITE -m comment --comment "{default}" -j {_target(policy.default_action, family)}')
-        chains.append(Chain("NHN-SITE", f"the LAN of {policy.site}: outbound {policy.outbound}", site_lines))
+        site_lines.append(
+            f'-A NHN-SITE -m comment --comment "{default}" -j {_target(policy.default_action, family)}'
+        )
+        chains.append(
+            Chain("NHN-SITE", f"the LAN of {policy.site}: outbound {policy.outbound}", site_lines)
+        )
         for i in policy.lan_interfaces:
             forward.append(f"-A FORWARD -i {i} -j NHN-LAN")
         return render_template(

@@ -24,13 +24,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from nhn_appliance.errors import UsageError
 from nhn_appliance.policy.addresses import span_cidrs
 from nhn_appliance.policy.model import Action, Policy, Proto, QosClass, Rule, Span
 from nhn_appliance.render import Artifact
 from nhn_appliance.render.devices import ANY_PORTS, dscp_name, interface_map, mark_pieces, text
 from nhn_appliance.render.templating import render_template
-
-from nhn_appliance.errors import UsageError
 
 JUNOS_IFACE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9/:_-]{0,31}(\.[0-9]{1,5})?$")
 FREE_QUEUES = (1, 2, 4, 5, 6, 7)  #: best-effort keeps queue 0, network-control queue 3
@@ -81,8 +80,11 @@ class PrefixLists:
             while name in self.items:
                 n += 1
                 name = _ident(f"{base}-{n}") + ("-v6" if spans[0].family == 6 else "")
-            self.items[name] = [c if "/" in c else f"{c}/{32 if s.family == 4 else 128}"
-                                for s in spans for c in span_cidrs(s)]
+            self.items[name] = [
+                c if "/" in c else f"{c}/{32 if s.family == 4 else 128}"
+                for s in spans
+                for c in span_cidrs(s)
+            ]
             self._by_key[spans] = name
         return self._by_key[spans]
 
@@ -97,9 +99,13 @@ def forwarding_classes(qos: dict[str, QosClass]) -> dict[str, tuple[str, int]]:
         elif cls.dscp == 48:
             out[name] = ("network-control", 3)
         elif name in ("best-effort", "network-control"):
-            raise UsageError(f"QoS class {name}: the name of a JunOS forwarding class, with another DSCP")
+            raise UsageError(
+                f"QoS class {name}: the name of a JunOS forwarding class, with another DSCP"
+            )
         elif not free:
-            raise UsageError(f"QoS class {name}: JunOS has 8 queues and the other classes use them all")
+            raise UsageError(
+                f"QoS class {name}: JunOS has 8 queues and the other classes use them all"
+            )
         else:
             out[name] = (f"nhn-{name}", free.pop(0))
     return out
@@ -107,7 +113,9 @@ def forwarding_classes(qos: dict[str, QosClass]) -> dict[str, tuple[str, int]]:
 
 class JunosRenderer:
     name = "junos"
-    description = "JunOS set commands: stateless filters per uplink with prefix lists, class of service"
+    description = (
+        "JunOS set commands: stateless filters per uplink with prefix lists, class of service"
+    )
     options: dict[str, str] = {
         "helsenett": "JunOS unit of the helsenett uplink, e.g. ge-0/0/1.0 (default: the site's name, unit 0)",
         "internett": "JunOS unit of the internett uplink, e.g. ge-0/0/2.0 (default: the site's name, unit 0)",
@@ -135,40 +143,64 @@ class JunosRenderer:
             name = f"nhn-out-{up.zone.value}"
             for family in families:
                 filters.append(self._filter(policy, up.interface, family, name, lists))
-                interfaces.append(f"{units[up.interface]} family {FAMILY[family]} filter output {name}")
+                interfaces.append(
+                    f"{units[up.interface]} family {FAMILY[family]} filter output {name}"
+                )
         fcs = forwarding_classes(policy.qos)
         pieces = mark_pieces(policy)
         for family in families:
             qos_filter = self._marking(policy, family, pieces, fcs)
-            if any(len(f) for f in pieces.values()):  # also a bare one, so a unit never names a lost filter
+            if any(
+                len(f) for f in pieces.values()
+            ):  # also a bare one, so a unit never names a lost filter
                 filters.append(qos_filter)
-                interfaces += [f"{units[i]} family {FAMILY[family]} filter input nhn-qos"
-                               for i in policy.lan_interfaces]
+                interfaces += [
+                    f"{units[i]} family {FAMILY[family]} filter input nhn-qos"
+                    for i in policy.lan_interfaces
+                ]
         kinds = ["dscp"] + (["dscp-ipv6"] if 6 in families else [])
         cos, schedulers = self._cos(policy, fcs, kinds, units)
-        roles = [(u.zone.value, units[u.interface]) for u in policy.uplinks] + \
-            [("LAN", units[i]) for i in policy.lan_interfaces]
-        text_ = render_template("junos.j2", policy=policy, roles=roles, lists=lists.items, filters=filters,
-                                interfaces=interfaces, cos=cos, schedulers=schedulers, kinds=kinds, comment=text)
+        roles = [(u.zone.value, units[u.interface]) for u in policy.uplinks] + [
+            ("LAN", units[i]) for i in policy.lan_interfaces
+        ]
+        text_ = render_template(
+            "junos.j2",
+            policy=policy,
+            roles=roles,
+            lists=lists.items,
+            filters=filters,
+            interfaces=interfaces,
+            cos=cos,
+            schedulers=schedulers,
+            kinds=kinds,
+            comment=text,
+        )
         return [Artifact("nhn-appliance.set", text_)]
 
     @staticmethod
-    def _cos(policy: Policy, fcs: dict[str, tuple[str, int]], kinds: list[str],
-             units: dict[str, str]) -> tuple[list[str], list[str]]:
+    def _cos(
+        policy: Policy, fcs: dict[str, tuple[str, int]], kinds: list[str], units: dict[str, str]
+    ) -> tuple[list[str], list[str]]:
         """class-of-service lines (after 'set class-of-service') and the scheduler names."""
-        lines = [f"forwarding-classes class {fc} queue-num {q}"
-                 for fc, q in sorted(set(fcs.values()), key=lambda x: x[1])]
+        lines = [
+            f"forwarding-classes class {fc} queue-num {q}"
+            for fc, q in sorted(set(fcs.values()), key=lambda x: x[1])
+        ]
         for what, key in (("classifiers", "code-points"), ("rewrite-rules", "code-point")):
             for kind in kinds:
                 for name, cls in policy.qos.items():
                     fc = fcs[name][0]
                     if what == "rewrite-rules" and fc == "best-effort":
                         continue  # unclassified traffic keeps its marking
-                    lines.append(f"{what} {kind} nhn forwarding-class {fc} loss-priority low "
-                                 f"{key} {dscp_alias(cls.dscp)}")
+                    lines.append(
+                        f"{what} {kind} nhn forwarding-class {fc} loss-priority low "
+                        f"{key} {dscp_alias(cls.dscp)}"
+                    )
         chosen: dict[str, QosClass | None] = {}
         for name, cls in policy.qos.items():
-            chosen.setdefault(fcs[name][0], cls)  # the first class of a forwarding class sets its queue
+            chosen.setdefault(
+                fcs[name][0], cls
+            )  # the first class of a forwarding class sets its queue
         chosen.setdefault("best-effort", None)
         names = {fc: fc if fc.startswith("nhn-") else f"nhn-{fc}" for fc in chosen}
         for fc, cls in chosen.items():
@@ -176,7 +208,9 @@ class JunosRenderer:
             lines.append(f"schedulers {names[fc]} transmit-rate {rate}")
             if cls and cls.priority:
                 lines.append(f"schedulers {names[fc]} priority strict-high")
-        lines += [f"scheduler-maps nhn forwarding-class {fc} scheduler {s}" for fc, s in names.items()]
+        lines += [
+            f"scheduler-maps nhn forwarding-class {fc} scheduler {s}" for fc, s in names.items()
+        ]
         for i in policy.lan_interfaces:
             ifd, unit = units[i].split(" unit ")
             lines += [f"interfaces {ifd} unit {unit} classifiers {k} nhn" for k in kinds]
@@ -195,26 +229,43 @@ class JunosRenderer:
             out[site_name] = f"{ifd} unit {unit}" if dot and unit.isdigit() else f"{name} unit 0"
         return out
 
-    def _filter(self, policy: Policy, iface: str, family: int, name: str, lists: PrefixLists) -> Filter:
+    def _filter(
+        self, policy: Policy, iface: str, family: int, name: str, lists: PrefixLists
+    ) -> Filter:
         flt = Filter(FAMILY[family], name)
         for b in policy.profiles:
             hosts = tuple(h for h in b.hosts if h.family == family)
             if not hosts:
                 continue
             src = f"source-prefix-list {lists.get(hosts, f'nhn-hosts-{b.name}')}"
-            rules = [r for r in policy.scope_rules(b.name) if r.family == family and iface in r.interfaces]
+            rules = [
+                r
+                for r in policy.scope_rules(b.name)
+                if r.family == family and iface in r.interfaces
+            ]
             self._terms(flt, rules, src, f"p-{b.name}", lists)
-            flt.terms.append(Term(f"p-{b.name}-otherwise", text(f"{b.name}: everything else blocked ({b.source})"),
-                                  [src], [THEN[b.otherwise]]))
+            flt.terms.append(
+                Term(
+                    f"p-{b.name}-otherwise",
+                    text(f"{b.name}: everything else blocked ({b.source})"),
+                    [src],
+                    [THEN[b.otherwise]],
+                )
+            )
         lan = tuple(p for p in policy.lan_prefixes if p.family == family)
         if not lan:
-            flt.terms.append(Term("no-lan-prefix", f"the LAN has no IPv{family} prefix", [], ["discard"]))
+            flt.terms.append(
+                Term("no-lan-prefix", f"the LAN has no IPv{family} prefix", [], ["discard"])
+            )
             return flt
         src = f"source-prefix-list {lists.get(lan, 'nhn-lan')}"
         rules = [r for r in policy.scope_rules("") if r.family == family and iface in r.interfaces]
         self._terms(flt, rules, src, "lan", lists)
-        default = ("outbound open (NHN default, 002:83)" if policy.outbound == "open"
-                   else "outbound blocked: nothing else leaves the site")
+        default = (
+            "outbound open (NHN default, 002:83)"
+            if policy.outbound == "open"
+            else "outbound blocked: nothing else leaves the site"
+        )
         flt.terms.append(Term("lan-default", text(default), [src], [THEN[policy.default_action]]))
         flt.terms.append(Term("not-from-lan", "source not in the LAN prefixes", [], ["discard"]))
         return flt
@@ -233,7 +284,9 @@ class JunosRenderer:
             if r.proto != Proto.ANY:
                 cond.append(f"{PROTO[family]} {r.proto}")
                 cond += [f"destination-port {_port(p.lo, p.hi)}" for p in r.ports]
-            flt.terms.append(Term(f"{block}-{n}", text(f"{r.id} {r.source}"), cond, [THEN[r.action]]))
+            flt.terms.append(
+                Term(f"{block}-{n}", text(f"{r.id} {r.source}"), cond, [THEN[r.action]])
+            )
 
     @staticmethod
     def _marking(policy: Policy, family: int, pieces, fcs) -> Filter:
@@ -244,7 +297,8 @@ class JunosRenderer:
             by_port: dict[tuple, list[str]] = {}  # (proto, lo, hi) -> destinations
             for m in pieces.get(name, {}).get(family, []):
                 by_port.setdefault((m.proto, m.plo, m.phi), []).extend(
-                    c if "/" in c else c + host for c in span_cidrs(Span(family, m.first, m.last)))
+                    c if "/" in c else c + host for c in span_cidrs(Span(family, m.first, m.last))
+                )
             terms: dict[tuple, list[tuple[int, int]]] = {}  # (proto, destinations) -> port ranges
             for (proto, lo, hi), cidrs in by_port.items():
                 terms.setdefault((proto, tuple(cidrs)), []).append((lo, hi))
@@ -255,8 +309,18 @@ class JunosRenderer:
                     cond.append(f"{PROTO[family]} {proto}")
                     if ANY_PORTS not in ports:
                         cond += [f"destination-port {_port(lo, hi)}" for lo, hi in ports]
-                flt.terms.append(Term(f"{name}-{n}", note, cond, [
-                    f"forwarding-class {fcs[name][0]}", f"{set_dscp} {dscp_alias(cls.dscp)}", "accept"]))
+                flt.terms.append(
+                    Term(
+                        f"{name}-{n}",
+                        note,
+                        cond,
+                        [
+                            f"forwarding-class {fcs[name][0]}",
+                            f"{set_dscp} {dscp_alias(cls.dscp)}",
+                            "accept",
+                        ],
+                    )
+                )
         flt.terms.append(Term("other", "everything else keeps its marking", [], ["accept"]))
         return flt
 

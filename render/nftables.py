@@ -65,7 +65,9 @@ def _label(rule: Rule) -> str:
     return f"{rule.id} {rule.source}"
 
 
-def _scope_sets(policy: Policy, prefix: str, rules: list[Rule], scope: Scope, sets: list[NftSet]) -> None:
+def _scope_sets(
+    policy: Policy, prefix: str, rules: list[Rule], scope: Scope, sets: list[NftSet]
+) -> None:
     """Add the sets of one block and the lookups that use them, in policy order."""
     groups = (
         ("any", Action.ACCEPT, lambda r: r.action == Action.ACCEPT and r.proto == Proto.ANY),
@@ -81,9 +83,13 @@ def _scope_sets(policy: Policy, prefix: str, rules: list[Rule], scope: Scope, se
                 continue
             with_ports = kind.endswith("svc")
             name = f"{prefix}_{kind}{family}"
-            key = f"ifname . {ADDR_TYPE[family]}" + (" . inet_proto . inet_service" if with_ports else "")
+            key = f"ifname . {ADDR_TYPE[family]}" + (
+                " . inet_proto . inet_service" if with_ports else ""
+            )
             sets.append(NftSet(name, key, [_element(e, with_ports) for e in elements]))
-            match = f"oifname . {DADDR[family]}" + (" . meta l4proto . th dport" if with_ports else "")
+            match = f"oifname . {DADDR[family]}" + (
+                " . meta l4proto . th dport" if with_ports else ""
+            )
             verdict = "accept" if action == Action.ACCEPT else "counter " + VERDICT[Action.REJECT]
             scope.lookups.append(f"{match} @{name} {verdict}")
 
@@ -115,8 +121,11 @@ def _qos(policy: Policy) -> tuple[list[QosMap], list[tuple[str, str, str]]]:
             elements = []
             for m in chosen:
                 chain = f"mark{family}_{identifier(m.qos.name)}"
-                used[(family, m.qos.name)] = (chain, f"{'ip' if family == 4 else 'ip6'} dscp set {m.qos.dscp}",
-                                              f"{m.qos.name} DSCP {m.qos.dscp} ({m.qos.source})")
+                used[(family, m.qos.name)] = (
+                    chain,
+                    f"{'ip' if family == 4 else 'ip6'} dscp set {m.qos.dscp}",
+                    f"{m.qos.name} DSCP {m.qos.dscp} ({m.qos.source})",
+                )
                 addr = format_span(Span(family, m.first, m.last))
                 port = str(m.plo) if m.plo == m.phi else f"{m.plo}-{m.phi}"
                 key = f"{addr} . {m.proto.value} . {port}" if kind == "svc" else addr
@@ -148,8 +157,14 @@ class NftablesRenderer:
         for family in (4, 6):
             prefixes = [p for p in policy.lan_prefixes if p.family == family]
             if prefixes:
-                sets.append(NftSet(f"lan{family}", ADDR_TYPE[family],
-                                   [format_span(p) for p in prefixes], counter=False))
+                sets.append(
+                    NftSet(
+                        f"lan{family}",
+                        ADDR_TYPE[family],
+                        [format_span(p) for p in prefixes],
+                        counter=False,
+                    )
+                )
                 lan_sets.append((family, f"lan{family}"))
 
         dispatch: list[str] = []
@@ -159,13 +174,19 @@ class NftablesRenderer:
             for family in (4, 6):
                 hosts = [h for h in binding.hosts if h.family == family]
                 if hosts:
-                    sets.append(NftSet(f"{ident}_hosts{family}", ADDR_TYPE[family],
-                                       [format_span(h) for h in hosts], counter=False))
+                    sets.append(
+                        NftSet(
+                            f"{ident}_hosts{family}",
+                            ADDR_TYPE[family],
+                            [format_span(h) for h in hosts],
+                            counter=False,
+                        )
+                    )
                     dispatch.append(f"{SADDR[family]} @{ident}_hosts{family} goto {ident}")
             scope = Scope(
                 chain=ident,
                 title=f"profile {binding.name} ({binding.service}, {binding.source}): "
-                      f"hosts {', '.join(binding.host_names)}",
+                f"hosts {', '.join(binding.host_names)}",
                 default=VERDICT[binding.otherwise],
                 default_comment=f"{binding.name}: everything else blocked ({binding.source})",
             )
@@ -177,7 +198,8 @@ class NftablesRenderer:
             title=f"the LAN of {policy.site}: outbound {policy.outbound}",
             default=VERDICT[policy.default_action],
             default_comment=(
-                "outbound open (NHN default, 002:83)" if policy.outbound == "open"
+                "outbound open (NHN default, 002:83)"
+                if policy.outbound == "open"
                 else "outbound blocked: nothing else leaves the site"
             ),
         )

@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from nhn_appliance.policy.addresses import chunk_ports, format_ports, format_span, span_cidrs
 from nhn_appliance.policy.model import Action, Policy, Proto, Rule, Span
 from nhn_appliance.policy.qos import compact_marks
-from nhn_appliance.render.devices import interface_map
 from nhn_appliance.render import Artifact
+from nhn_appliance.render.devices import interface_map
 from nhn_appliance.render.templating import render_template
-
 
 TAG = "nhn-appliance"
 LAN_LIST = "nhn-lan"
@@ -112,7 +111,12 @@ def _rule_items(rule: Rule, chain: str, lists: _Lists, up: dict[str, str]) -> li
             items.append(Item((*head, ("out-interface", up[iface])), note))
             continue
         for ports in (format_ports(c) for c in chunk_ports(rule.ports, PORT_SLOTS)):
-            pairs = (*head, ("protocol", rule.proto.value), ("dst-port", ports), ("out-interface", up[iface]))
+            pairs = (
+                *head,
+                ("protocol", rule.proto.value),
+                ("dst-port", ports),
+                ("out-interface", up[iface]),
+            )
             items.append(Item(pairs, note))
     return items
 
@@ -121,12 +125,26 @@ def _section(policy: Policy, family: int, up: dict[str, str]) -> Section:
     sec = Section(family, MENU[family])
     lists = _Lists(sec)
     fwd = [
-        Item((("chain", "forward"), ("action", "accept"), ("connection-state", "established,related")),
-             "replies to allowed connections"),
-        Item((("chain", "forward"), ("action", "drop"), ("connection-state", "invalid")), "invalid packets"),
-        Item((("chain", "forward"), ("action", "drop"), ("in-interface-list", "!" + LAN_LIST)),
-             "new connections only from the LAN"),
-        Item((("chain", "forward"), ("action", "accept"), ("out-interface-list", LAN_LIST)), "within the LAN"),
+        Item(
+            (
+                ("chain", "forward"),
+                ("action", "accept"),
+                ("connection-state", "established,related"),
+            ),
+            "replies to allowed connections",
+        ),
+        Item(
+            (("chain", "forward"), ("action", "drop"), ("connection-state", "invalid")),
+            "invalid packets",
+        ),
+        Item(
+            (("chain", "forward"), ("action", "drop"), ("in-interface-list", "!" + LAN_LIST)),
+            "new connections only from the LAN",
+        ),
+        Item(
+            (("chain", "forward"), ("action", "accept"), ("out-interface-list", LAN_LIST)),
+            "within the LAN",
+        ),
     ]
     chains = [Chain("forward: replies, then new connections from the LAN", fwd)]
     for binding in policy.profiles:
@@ -135,27 +153,66 @@ def _section(policy: Policy, family: int, up: dict[str, str]) -> Section:
             continue
         chain = "nhn-p-" + _name(binding.name)
         src = lists.get(chain, hosts, f"profile {binding.name}: {', '.join(binding.host_names)}")
-        fwd.append(Item((("chain", "forward"), ("action", "jump"), ("jump-target", chain),
-                         ("src-address-list", src)), f"profile {binding.name}"))
-        items = [i for r in policy.scope_rules(binding.name) if r.family == family
-                 for i in _rule_items(r, chain, lists, up)]
-        items.append(Item((("chain", chain), *VERDICT[binding.otherwise]),
-                          f"{binding.name}: everything else blocked ({binding.source})"))
-        chains.append(Chain(f"profile {binding.name} ({binding.service}, {binding.source}): "
-                            f"hosts {', '.join(binding.host_names)}", items))
+        fwd.append(
+            Item(
+                (
+                    ("chain", "forward"),
+                    ("action", "jump"),
+                    ("jump-target", chain),
+                    ("src-address-list", src),
+                ),
+                f"profile {binding.name}",
+            )
+        )
+        items = [
+            i
+            for r in policy.scope_rules(binding.name)
+            if r.family == family
+            for i in _rule_items(r, chain, lists, up)
+        ]
+        items.append(
+            Item(
+                (("chain", chain), *VERDICT[binding.otherwise]),
+                f"{binding.name}: everything else blocked ({binding.source})",
+            )
+        )
+        chains.append(
+            Chain(
+                f"profile {binding.name} ({binding.service}, {binding.source}): "
+                f"hosts {', '.join(binding.host_names)}",
+                items,
+            )
+        )
     prefixes = tuple(p for p in policy.lan_prefixes if p.family == family)
     if not prefixes:
-        fwd.append(Item((("chain", "forward"), ("action", "drop")), f"the LAN has no IPv{family} prefix"))
+        fwd.append(
+            Item((("chain", "forward"), ("action", "drop")), f"the LAN has no IPv{family} prefix")
+        )
     else:
         lan = lists.get("nhn-lan-prefixes", prefixes, "LAN prefixes")
-        fwd.append(Item((("chain", "forward"), ("action", "drop"), ("src-address-list", "!" + lan)),
-                        "source not in the LAN prefixes"))
-        fwd.append(Item((("chain", "forward"), ("action", "jump"), ("jump-target", "nhn-site")), "the LAN"))
-        items = [i for r in policy.scope_rules("") if r.family == family
-                 for i in _rule_items(r, "nhn-site", lists, up)]
-        items.append(Item((("chain", "nhn-site"), *VERDICT[policy.default_action]),
-                          "outbound open (NHN default, 002:83)" if policy.outbound == "open"
-                          else "outbound blocked: nothing else leaves the site"))
+        fwd.append(
+            Item(
+                (("chain", "forward"), ("action", "drop"), ("src-address-list", "!" + lan)),
+                "source not in the LAN prefixes",
+            )
+        )
+        fwd.append(
+            Item((("chain", "forward"), ("action", "jump"), ("jump-target", "nhn-site")), "the LAN")
+        )
+        items = [
+            i
+            for r in policy.scope_rules("")
+            if r.family == family
+            for i in _rule_items(r, "nhn-site", lists, up)
+        ]
+        items.append(
+            Item(
+                (("chain", "nhn-site"), *VERDICT[policy.default_action]),
+                "outbound open (NHN default, 002:83)"
+                if policy.outbound == "open"
+                else "outbound blocked: nothing else leaves the site",
+            )
+        )
         chains.append(Chain(f"the LAN of {policy.site}: outbound {policy.outbound}", items))
     sec.chains = chains
     sec.mangle = _mangle(policy, family)
@@ -172,15 +229,23 @@ def _mangle(policy: Policy, family: int) -> list[Item]:
             if (m.plo, m.phi) != (0, 65535):
                 match += (("dst-port", str(m.plo) if m.plo == m.phi else f"{m.plo}-{m.phi}"),)
         for addr in _addresses(Span(family, m.first, m.last)):
-            pairs = (("chain", "postrouting"), ("action", "change-dscp"), ("new-dscp", str(m.qos.dscp)),
-                     ("passthrough", "yes"), ("dst-address", addr), *match)
+            pairs = (
+                ("chain", "postrouting"),
+                ("action", "change-dscp"),
+                ("new-dscp", str(m.qos.dscp)),
+                ("passthrough", "yes"),
+                ("dst-address", addr),
+                *match,
+            )
             items.append(Item(pairs, f"QoS {m.qos.name} (DSCP {m.qos.dscp}): {m.rule.id}"))
     return items
 
 
 class RouterOSRenderer:
     name = "routeros"
-    description = "MikroTik RouterOS v7 script (paste or /import): address lists, filter, DSCP mangle"
+    description = (
+        "MikroTik RouterOS v7 script (paste or /import): address lists, filter, DSCP mangle"
+    )
 
     options: dict[str, str] = {
         "lan": "the router's LAN interface(s), comma-separated (default: the site's [lan] interfaces)",

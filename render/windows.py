@@ -20,14 +20,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from nhn_appliance.errors import UsageError
 from nhn_appliance.policy.addresses import format_ip, format_span, merge_spans, span_cidrs
 from nhn_appliance.policy.compile import rule_covers
 from nhn_appliance.policy.model import ALL_PORTS, Action, Policy, Proto, Rule, Span
 from nhn_appliance.policy.qos import marks
 from nhn_appliance.render import Artifact
 from nhn_appliance.render.templating import render_template
-
-from nhn_appliance.errors import UsageError
 
 GROUP = "nhn-appliance"
 #: NHN's system-level proxy for Windows services (002:555-561)
@@ -121,19 +120,30 @@ def _merge(pieces: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-def _accepted(policy: Policy, rules: list[Rule], default: Action,
-              family: int, proto: str, addr: int, port: int | None) -> bool:
+def _accepted(
+    policy: Policy,
+    rules: list[Rule],
+    default: Action,
+    family: int,
+    proto: str,
+    addr: int,
+    port: int | None,
+) -> bool:
     """Whether the policy lets this flow out through any uplink (or it stays in the LAN)."""
     if any(p.family == family and p.first <= addr <= p.last for p in policy.lan_prefixes):
         return True  # within the LAN: the router passes it, and so does the script
     for up in policy.uplinks:
-        first = next((r for r in rules if rule_covers(r, up.interface, family, proto, addr, port)), None)
+        first = next(
+            (r for r in rules if rule_covers(r, up.interface, family, proto, addr, port)), None
+        )
         if (first.action if first else default) == Action.ACCEPT:
             return True
     return False
 
 
-def _blocks(policy: Policy, rules: list[Rule], default: Action) -> list[tuple[Rule, str, list[Span], list]]:
+def _blocks(
+    policy: Policy, rules: list[Rule], default: Action
+) -> list[tuple[Rule, str, list[Span], list]]:
     """(reject rule, protocol, spans, ports) where an explicit reject decides and nothing accepts.
 
     The reject's region is cut at every rule and LAN boundary into pieces that
@@ -141,7 +151,9 @@ def _blocks(policy: Policy, rules: list[Rule], default: Action) -> list[tuple[Ru
     does not let it out. Other protocols of an every-protocol reject are kept
     only when TCP and UDP are blocked wholly too (one ``Any`` rule)."""
     out = []
-    unique = {(r.id, r.family, r.proto, r.dst, r.ports): r for r in rules if r.action != Action.ACCEPT}
+    unique = {
+        (r.id, r.family, r.proto, r.dst, r.ports): r for r in rules if r.action != Action.ACCEPT
+    }
     for rej in unique.values():  # one per zone in the policy; a PC has no uplinks
         fam = rej.family
         same = [r for r in rules if r.family == fam]
@@ -157,10 +169,23 @@ def _blocks(policy: Policy, rules: list[Rule], default: Action) -> list[tuple[Ru
                     if proto == "other":
                         sig.append(not _accepted(policy, here, default, fam, "icmp", alo, None))
                         continue
-                    pb = {v for r in here if r.proto.value == proto for p in r.ports for v in (p.lo, p.hi + 1)}
-                    sig.append(_merge([(lo, hi) for pr in (rej.ports or ALL_PORTS)
-                                       for lo, hi in _cuts(pb, pr.lo, pr.hi)
-                                       if not _accepted(policy, here, default, fam, proto, alo, lo)]))
+                    pb = {
+                        v
+                        for r in here
+                        if r.proto.value == proto
+                        for p in r.ports
+                        for v in (p.lo, p.hi + 1)
+                    }
+                    sig.append(
+                        _merge(
+                            [
+                                (lo, hi)
+                                for pr in (rej.ports or ALL_PORTS)
+                                for lo, hi in _cuts(pb, pr.lo, pr.hi)
+                                if not _accepted(policy, here, default, fam, proto, alo, lo)
+                            ]
+                        )
+                    )
                 groups.setdefault(tuple(sig), []).append(Span(fam, alo, ahi))
         for sig, spans in groups.items():
             spans = list(merge_spans(spans))
@@ -168,26 +193,54 @@ def _blocks(policy: Policy, rules: list[Rule], default: Action) -> list[tuple[Ru
                 out.append((rej, "any", spans, []))
                 continue
             for proto, ports in zip(protos, sig, strict=True):
-                if proto != "other" and ports:  # other protocols: left to the default outbound action
+                if (
+                    proto != "other" and ports
+                ):  # other protocols: left to the default outbound action
                     out.append((rej, proto, spans, list(ports)))
     return out
 
 
 def _fw_rules(policy: Policy, scope: str, default: Action, key: str) -> list[FwRule]:
     rules = list(policy.scope_rules(scope))
-    out = [FwRule("", "within the LAN", "Allow", "Any",
-                  [_address(p) for p in policy.lan_prefixes], [],
-                  "within the LAN: the router passes traffic between LAN hosts")]
+    out = [
+        FwRule(
+            "",
+            "within the LAN",
+            "Allow",
+            "Any",
+            [_address(p) for p in policy.lan_prefixes],
+            [],
+            "within the LAN: the router passes traffic between LAN hosts",
+        )
+    ]
     allows: dict[tuple, tuple[Rule, list[Span]]] = {}
     for r in rules:
         if r.action == Action.ACCEPT:
             allows.setdefault((r.id, r.proto, r.ports), (r, []))[1].extend(r.dst)
     for (rid, proto, ports), (r, spans) in allows.items():
-        out.append(FwRule("", f"{_safe(rid)} ({proto.value})", "Allow", FW_PROTO[proto.value],
-                          [_address(s) for s in merge_spans(spans)], _ports(ports), f"{rid} {r.source}"))
+        out.append(
+            FwRule(
+                "",
+                f"{_safe(rid)} ({proto.value})",
+                "Allow",
+                FW_PROTO[proto.value],
+                [_address(s) for s in merge_spans(spans)],
+                _ports(ports),
+                f"{rid} {r.source}",
+            )
+        )
     for rej, proto, spans, ports in _blocks(policy, rules, default):
-        out.append(FwRule("", f"{_safe(rej.id)} ({proto}, {rej.action.value})", "Block", FW_PROTO[proto],
-                          [_address(s) for s in spans], _ports(ports), f"{rej.id} {rej.source}"))
+        out.append(
+            FwRule(
+                "",
+                f"{_safe(rej.id)} ({proto}, {rej.action.value})",
+                "Block",
+                FW_PROTO[proto],
+                [_address(s) for s in spans],
+                _ports(ports),
+                f"{rej.id} {rej.source}",
+            )
+        )
     for n, rule in enumerate(out, 1):
         rule.name = f"{GROUP}-{key}-{n:03d}"
         rule.display = f"{GROUP}: {rule.display}"
@@ -202,20 +255,29 @@ def _qos(policy: Policy) -> list[QosPolicy]:
                 continue  # the Both policy of the same rule marks these already
             ports = None if (m.plo, m.phi) == (0, 65535) else (m.plo, m.phi)
             for prefix in span_cidrs(Span(family, m.first, m.last)):
-                out.append(QosPolicy(f"{GROUP}-q{len(out) + 1:03d}-{_safe(m.qos.name)}", prefix,
-                                     QOS_PROTO[m.proto], ports, m.qos.dscp,
-                                     f"{m.qos.name} (DSCP {m.qos.dscp}): {m.rule.id}"))
+                out.append(
+                    QosPolicy(
+                        f"{GROUP}-q{len(out) + 1:03d}-{_safe(m.qos.name)}",
+                        prefix,
+                        QOS_PROTO[m.proto],
+                        ports,
+                        m.qos.dscp,
+                        f"{m.qos.name} (DSCP {m.qos.dscp}): {m.rule.id}",
+                    )
+                )
     return out
 
 
 class WindowsRenderer:
     name = "windows"
-    description = "PowerShell for Windows PCs: firewall rules and DSCP QoS policies, one script per use"
+    description = (
+        "PowerShell for Windows PCs: firewall rules and DSCP QoS policies, one script per use"
+    )
 
     options: dict[str, str] = {
         "winhttp-proxy": "the system proxy (netsh winhttp) in the site PC script: yes "
-                         "(the catalogue's system proxy: kunde.proxy.nhn.no:8080, 002:555-561), no, or HOST:PORT; "
-                         "default: the line, commented out",
+        "(the catalogue's system proxy: kunde.proxy.nhn.no:8080, 002:555-561), no, or HOST:PORT; "
+        "default: the line, commented out",
     }
     limits: tuple[str, ...] = (
         "Windows applies Block rules before Allow rules whatever their order: a reject becomes a Block "
@@ -236,20 +298,43 @@ class WindowsRenderer:
                 raise UsageError(f"windows takes options {', '.join(self.options)}; not {key!r}")
         proxy = self._proxy(opts.get("winhttp-proxy"), policy.system_proxy)
         qos = _qos(policy)
-        scripts = [Script(
-            "site-pc", f"a PC on the LAN of site {policy.site} (outbound {policy.outbound})",
-            "every PC on the LAN that has no profile", policy.outbound != "open",
-            _fw_rules(policy, "", policy.default_action, "pc"), qos, proxy,
-        )]
+        scripts = [
+            Script(
+                "site-pc",
+                f"a PC on the LAN of site {policy.site} (outbound {policy.outbound})",
+                "every PC on the LAN that has no profile",
+                policy.outbound != "open",
+                _fw_rules(policy, "", policy.default_action, "pc"),
+                qos,
+                proxy,
+            )
+        ]
         for b in policy.profiles:
             hosts = f"{', '.join(b.host_names)} ({', '.join(format_span(h) for h in b.hosts)})"
-            scripts.append(Script(
-                b.name, f"profile {b.name} ({b.service}, {b.source}) at site {policy.site}", hosts,
-                b.otherwise != Action.ACCEPT, _fw_rules(policy, b.name, b.otherwise, _safe(b.name)), qos,
-            ))
-        return [Artifact(f"{s.name}.ps1", render_template(
-            "windows.ps1.j2", policy=policy, s=s, group=GROUP, ps=ps, ascii=_ascii,
-        )) for s in scripts]
+            scripts.append(
+                Script(
+                    b.name,
+                    f"profile {b.name} ({b.service}, {b.source}) at site {policy.site}",
+                    hosts,
+                    b.otherwise != Action.ACCEPT,
+                    _fw_rules(policy, b.name, b.otherwise, _safe(b.name)),
+                    qos,
+                )
+            )
+        return [
+            Artifact(
+                f"{s.name}.ps1",
+                render_template(
+                    "windows.ps1.j2",
+                    policy=policy,
+                    s=s,
+                    group=GROUP,
+                    ps=ps,
+                    ascii=_ascii,
+                ),
+            )
+            for s in scripts
+        ]
 
     @staticmethod
     def _proxy(value: str | None, catalogue_proxy: str) -> str:
@@ -261,8 +346,10 @@ class WindowsRenderer:
             return ""
         if value == "yes":
             if not catalogue_proxy:
-                raise UsageError("-O winhttp-proxy=yes: the site's services name no system proxy "
-                                 "(system_proxy in the catalogue); write HOST:PORT")
+                raise UsageError(
+                    "-O winhttp-proxy=yes: the site's services name no system proxy "
+                    "(system_proxy in the catalogue); write HOST:PORT"
+                )
             return catalogue_proxy
         m = PROXY_RE.fullmatch(value)
         if not m or not 0 < int(m.group(2)) <= 65535:

@@ -41,7 +41,9 @@ def load_rules(path: str | None = None) -> dict[str, Any]:
     for i, rule in enumerate(data.get("rule", [])):
         where = f"rule[{i}]"
         if unknown := set(rule) - RULE_KEYS:
-            raise InputError(str(file), where, f"unknown keys {sorted(unknown)}", ", ".join(sorted(RULE_KEYS)))
+            raise InputError(
+                str(file), where, f"unknown keys {sorted(unknown)}", ", ".join(sorted(RULE_KEYS))
+            )
         for key in ("id", "service", "severity", "source", "require"):
             if key not in rule:
                 raise InputError(str(file), where, f"missing {key}")
@@ -49,7 +51,9 @@ def load_rules(path: str | None = None) -> dict[str, Any]:
             raise InputError(str(file), f"{where}.id", f"duplicate id {rule['id']!r}")
         seen.add(rule["id"])
         if rule["severity"] not in SEVERITIES:
-            raise InputError(str(file), f"{where}.severity", repr(rule["severity"]), ", ".join(SEVERITIES))
+            raise InputError(
+                str(file), f"{where}.severity", repr(rule["severity"]), ", ".join(SEVERITIES)
+            )
         for lang in LANGS:
             missing = [k for k in TEXT_KEYS if not rule.get(lang, {}).get(k)]
             if missing:
@@ -57,8 +61,12 @@ def load_rules(path: str | None = None) -> dict[str, Any]:
         for part in ("require", "absent"):
             for j, sel in enumerate(rule.get(part, [])):
                 if unknown := set(sel) - SELECTOR_KEYS:
-                    raise InputError(str(file), f"{where}.{part}[{j}]", f"unknown keys {sorted(unknown)}",
-                                     ", ".join(sorted(SELECTOR_KEYS)))
+                    raise InputError(
+                        str(file),
+                        f"{where}.{part}[{j}]",
+                        f"unknown keys {sorted(unknown)}",
+                        ", ".join(sorted(SELECTOR_KEYS)),
+                    )
     return data
 
 
@@ -66,8 +74,11 @@ def address_port(result: dict[str, Any]) -> tuple[str, int | None]:
     """The address and port a result is about: from its evidence, else parsed from the target."""
     ev = result.get("evidence") or {}
     address, port = ev.get("address"), ev.get("port")
-    target = str(result.get("target", "")).split(" ")[-1] if result.get("kind") == "note" else \
-        str(result.get("target", ""))
+    target = (
+        str(result.get("target", "")).split(" ")[-1]
+        if result.get("kind") == "note"
+        else str(result.get("target", ""))
+    )
     if address is None or port is None:
         host, p = target, None
         if target.startswith("["):
@@ -147,8 +158,9 @@ def _evaluate(rule: dict[str, Any], results: list[dict[str, Any]]) -> list[dict[
     return cited
 
 
-def diagnose(results: list[dict[str, Any]], lang: str = "nb",
-             rules: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def diagnose(
+    results: list[dict[str, Any]], lang: str = "nb", rules: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Findings, in rule order: id, service, severity, title, explanation, remediation, source, checks."""
     if lang not in LANGS:
         raise ValueError(f"language {lang!r}: use one of {', '.join(LANGS)}")
@@ -169,14 +181,18 @@ def diagnose(results: list[dict[str, Any]], lang: str = "nb",
         services = sorted({r.get("service", "") for r in cited})
         subjects = ", ".join(_subjects(rule, cited))
         texts = {k: rule[lang][k].replace("{subjects}", subjects) for k in TEXT_KEYS}
-        findings.append({
-            "id": rule["id"],
-            "service": rule["service"] if rule["service"] != "*" else (services[0] if services else ""),
-            "severity": rule["severity"],
-            **texts,
-            "source": rule["source"],
-            "checks": [r.get("id", "") for r in cited],
-        })
+        findings.append(
+            {
+                "id": rule["id"],
+                "service": rule["service"]
+                if rule["service"] != "*"
+                else (services[0] if services else ""),
+                "severity": rule["severity"],
+                **texts,
+                "source": rule["source"],
+                "checks": [r.get("id", "") for r in cited],
+            }
+        )
     return findings
 
 

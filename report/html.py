@@ -30,41 +30,104 @@ STATUS_ORDER = ("fail", "error", "warn", "unverified", "ok", "skipped")
 UNVERIFIED_REASONS = {"not-verifiable", "not-verified", "unverified"}
 
 EN: dict[str, str] = {
-    "report_title": "Network diagnostic report", "verdict": "Overall verdict", "site": "Site",
-    "host": "Host", "time": "Time", "runtime": "Run time", "software": "Appliance",
+    "report_title": "Network diagnostic report",
+    "verdict": "Overall verdict",
+    "site": "Site",
+    "host": "Host",
+    "time": "Time",
+    "runtime": "Run time",
+    "software": "Appliance",
     "interrupted": "The run was interrupted: some checks did not finish.",
-    "summary": "Summary", "matrix": "Services and checks", "service": "Service",
-    "findings": "Findings", "no_findings": "No findings.", "remediation": "What to do",
-    "source": "Source", "checks": "Checks", "unverified": "Not verified from the site",
-    "no_unverified": "Everything planned was verified.", "target": "Target", "why": "Why",
-    "evidence": "Evidence", "no_evidence": "No evidence recorded.", "events": "Events",
-    "all_checks": "All checks", "kind": "Kind", "status": "Status", "reason": "Reason",
-    "detail": "Detail", "duration": "Duration (s)", "contacts": "NHN support",
-    "contacts_intro": "Send this report to NHN's customer centre:", "email": "E-mail",
-    "phones": "Phone", "hours": "Open", "addresses": "Addresses", "gateways": "Gateways",
-    "resolvers": "Resolvers", "no_checks": "no checks", "n_ok": "OK of all",
-    "severity_info": "INFO", "severity_fail": "FAIL", "severity_warn": "WARN",
-    "status_ok": "OK", "status_warn": "WARN", "status_fail": "FAIL", "status_error": "ERROR",
-    "status_skipped": "SKIPPED", "status_unverified": "NOT VERIFIED",
+    "summary": "Summary",
+    "matrix": "Services and checks",
+    "service": "Service",
+    "findings": "Findings",
+    "no_findings": "No findings.",
+    "remediation": "What to do",
+    "source": "Source",
+    "checks": "Checks",
+    "unverified": "Not verified from the site",
+    "no_unverified": "Everything planned was verified.",
+    "target": "Target",
+    "why": "Why",
+    "evidence": "Evidence",
+    "no_evidence": "No evidence recorded.",
+    "events": "Events",
+    "all_checks": "All checks",
+    "kind": "Kind",
+    "status": "Status",
+    "reason": "Reason",
+    "detail": "Detail",
+    "duration": "Duration (s)",
+    "contacts": "NHN support",
+    "contacts_intro": "Send this report to NHN's customer centre:",
+    "email": "E-mail",
+    "phones": "Phone",
+    "hours": "Open",
+    "addresses": "Addresses",
+    "gateways": "Gateways",
+    "resolvers": "Resolvers",
+    "no_checks": "no checks",
+    "n_ok": "OK of all",
+    "severity_info": "INFO",
+    "severity_fail": "FAIL",
+    "severity_warn": "WARN",
+    "status_ok": "OK",
+    "status_warn": "WARN",
+    "status_fail": "FAIL",
+    "status_error": "ERROR",
+    "status_skipped": "SKIPPED",
+    "status_unverified": "NOT VERIFIED",
 }
 NB: dict[str, str] = {
-    "report_title": "Nettverksdiagnose", "verdict": "Samlet vurdering", "site": "Lokasjon",
-    "host": "Maskin", "time": "Tidspunkt", "runtime": "Kjøretid", "software": "Programvare",
+    "report_title": "Nettverksdiagnose",
+    "verdict": "Samlet vurdering",
+    "site": "Lokasjon",
+    "host": "Maskin",
+    "time": "Tidspunkt",
+    "runtime": "Kjøretid",
+    "software": "Programvare",
     "interrupted": "Kjøringen ble avbrutt: noen sjekker ble ikke ferdige.",
-    "summary": "Sammendrag", "matrix": "Tjenester og sjekker", "service": "Tjeneste",
-    "findings": "Funn", "no_findings": "Ingen funn.", "remediation": "Tiltak",
-    "source": "Kilde", "checks": "Sjekker", "unverified": "Ikke verifisert fra lokasjonen",
-    "no_unverified": "Alt som var planlagt ble verifisert.", "target": "Mål", "why": "Hvorfor",
-    "evidence": "Bevis", "no_evidence": "Ingen bevis registrert.", "events": "Hendelser",
-    "all_checks": "Alle sjekker", "kind": "Type", "status": "Status", "reason": "Årsak",
-    "detail": "Detaljer", "duration": "Varighet (s)", "contacts": "NHN kundesenter",
-    "contacts_intro": "Send denne rapporten til NHNs kundesenter:", "email": "E-post",
-    "phones": "Telefon", "hours": "Åpent", "addresses": "Adresser", "gateways": "Gatewayer",
-    "resolvers": "Navnetjenere", "no_checks": "ingen sjekker", "n_ok": "OK av alle",
-    "severity_info": "INFO", "severity_fail": "FEIL", "severity_warn": "ADVARSEL",
-    "status_ok": "OK", "status_warn": "ADVARSEL", "status_fail": "FEIL",
+    "summary": "Sammendrag",
+    "matrix": "Tjenester og sjekker",
+    "service": "Tjeneste",
+    "findings": "Funn",
+    "no_findings": "Ingen funn.",
+    "remediation": "Tiltak",
+    "source": "Kilde",
+    "checks": "Sjekker",
+    "unverified": "Ikke verifisert fra lokasjonen",
+    "no_unverified": "Alt som var planlagt ble verifisert.",
+    "target": "Mål",
+    "why": "Hvorfor",
+    "evidence": "Bevis",
+    "no_evidence": "Ingen bevis registrert.",
+    "events": "Hendelser",
+    "all_checks": "Alle sjekker",
+    "kind": "Type",
+    "status": "Status",
+    "reason": "Årsak",
+    "detail": "Detaljer",
+    "duration": "Varighet (s)",
+    "contacts": "NHN kundesenter",
+    "contacts_intro": "Send denne rapporten til NHNs kundesenter:",
+    "email": "E-post",
+    "phones": "Telefon",
+    "hours": "Åpent",
+    "addresses": "Adresser",
+    "gateways": "Gatewayer",
+    "resolvers": "Navnetjenere",
+    "no_checks": "ingen sjekker",
+    "n_ok": "OK av alle",
+    "severity_info": "INFO",
+    "severity_fail": "FEIL",
+    "severity_warn": "ADVARSEL",
+    "status_ok": "OK",
+    "status_warn": "ADVARSEL",
+    "status_fail": "FEIL",
     "status_error": "FEIL I SJEKK",
-    "status_skipped": "IKKE KJØRT", "status_unverified": "IKKE VERIFISERT",
+    "status_skipped": "IKKE KJØRT",
+    "status_unverified": "IKKE VERIFISERT",
 }
 DEFAULT_LABELS = {"en": EN, "nb": NB}
 
@@ -122,18 +185,34 @@ def _matrix(services: list[Mapping[str, Any]]) -> tuple[list[str], list[dict[str
         for kind in kinds:
             mine = [cell_status(c) for c in svc.get("checks", []) if c.get("kind") == kind]
             n_ok = sum(1 for s in mine if s == "ok")
-            cells.append({"kind": kind, "status": worst(mine) if mine else None,
-                          "n": len(mine), "n_ok": n_ok})
-        rows.append({"service": svc.get("service", ""), "title": svc.get("title") or
-                     svc.get("service", ""), "verdict": svc.get("verdict", "error"),
-                     "cells": cells})
+            cells.append(
+                {
+                    "kind": kind,
+                    "status": worst(mine) if mine else None,
+                    "n": len(mine),
+                    "n_ok": n_ok,
+                }
+            )
+        rows.append(
+            {
+                "service": svc.get("service", ""),
+                "title": svc.get("title") or svc.get("service", ""),
+                "verdict": svc.get("verdict", "error"),
+                "cells": cells,
+            }
+        )
     return kinds, rows
 
 
 def _checks(svc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    rows = [{**{k: c.get(k, "") for k in ("id", "kind", "target", "reason", "detail")},
-             "status": cell_status(c), "duration_s": c.get("duration_s", "")}
-            for c in svc.get("checks", [])]
+    rows = [
+        {
+            **{k: c.get(k, "") for k in ("id", "kind", "target", "reason", "detail")},
+            "status": cell_status(c),
+            "duration_s": c.get("duration_s", ""),
+        }
+        for c in svc.get("checks", [])
+    ]
     return sorted(rows, key=lambda r: STATUS_ORDER.index(r["status"]))
 
 
@@ -157,36 +236,65 @@ def view(report: Mapping[str, Any]) -> dict[str, Any]:
         "lang": lang,
         "L": labels_for(lang, report.get("labels")),
         "verdict": str(report.get("verdict", "error")),
-        "summary": {s: int((report.get("summary") or {}).get(s, 0) or 0)
-                    for s in ("ok", "warn", "fail", "error", "skipped")},
+        "summary": {
+            s: int((report.get("summary") or {}).get(s, 0) or 0)
+            for s in ("ok", "warn", "fail", "error", "skipped")
+        },
         "software": {"name": "nhn-appliance", "version": "", **(report.get("software") or {})},
         "site": {"name": "", "file": "", **(report.get("site") or {})},
-        "host": {"hostname": host.get("hostname", ""),
-                 **{k: list(host.get(k) or []) for k in ("addresses", "gateways", "resolvers")}},
+        "host": {
+            "hostname": host.get("hostname", ""),
+            **{k: list(host.get(k) or []) for k in ("addresses", "gateways", "resolvers")},
+        },
         "started": show_time(report.get("started_at")),
         "ended": show_time(report.get("ended_at")),
         "runtime_s": report.get("runtime_s", ""),
         "interrupted": bool(report.get("interrupted")),
         "kinds": kinds,
         "matrix": rows,
-        "services": [{"service": r["service"], "title": r["title"], "verdict": r["verdict"],
-                      "checks": _checks(s)} for r, s in zip(rows, services, strict=True)],
-        "findings": [{"id": f.get("id", ""), "service": f.get("service", ""),
-                      "severity": f.get("severity", "info"), "title": f.get("title", ""),
-                      "explanation": f.get("explanation", ""),
-                      "remediation": f.get("remediation", ""), "source": f.get("source", ""),
-                      "checks": list(f.get("checks") or [])}
-                     for f in report.get("findings", [])],
-        "unverified": [{k: u.get(k, "") for k in ("service", "target", "why")}
-                       for u in report.get("unverified", [])],
-        "evidence": [{"id": e.get("id", ""), "kind": e.get("kind", ""),
-                      "target": e.get("target", ""), "evidence": _pretty(e.get("evidence", {})),
-                      "events": [_pretty(ev) for ev in e.get("events") or []]}
-                     for e in report.get("evidence", [])],
-        "contacts": {"email": email, "mailto": "mailto:" + quote(email, safe="@.+-_"),
-                     "phones": [{"text": p, "tel": _tel(str(p))}
-                                for p in contacts.get("phones") or []],
-                     "hours": contacts.get("hours", ""), "source": contacts.get("source", "")},
+        "services": [
+            {
+                "service": r["service"],
+                "title": r["title"],
+                "verdict": r["verdict"],
+                "checks": _checks(s),
+            }
+            for r, s in zip(rows, services, strict=True)
+        ],
+        "findings": [
+            {
+                "id": f.get("id", ""),
+                "service": f.get("service", ""),
+                "severity": f.get("severity", "info"),
+                "title": f.get("title", ""),
+                "explanation": f.get("explanation", ""),
+                "remediation": f.get("remediation", ""),
+                "source": f.get("source", ""),
+                "checks": list(f.get("checks") or []),
+            }
+            for f in report.get("findings", [])
+        ],
+        "unverified": [
+            {k: u.get(k, "") for k in ("service", "target", "why")}
+            for u in report.get("unverified", [])
+        ],
+        "evidence": [
+            {
+                "id": e.get("id", ""),
+                "kind": e.get("kind", ""),
+                "target": e.get("target", ""),
+                "evidence": _pretty(e.get("evidence", {})),
+                "events": [_pretty(ev) for ev in e.get("events") or []],
+            }
+            for e in report.get("evidence", [])
+        ],
+        "contacts": {
+            "email": email,
+            "mailto": "mailto:" + quote(email, safe="@.+-_"),
+            "phones": [{"text": p, "tel": _tel(str(p))} for p in contacts.get("phones") or []],
+            "hours": contacts.get("hours", ""),
+            "source": contacts.get("source", ""),
+        },
     }
 
 

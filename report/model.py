@@ -22,47 +22,119 @@ STATUSES = ("ok", "warn", "fail", "error", "skipped")
 ORDER = {"skipped": -1, "ok": 0, "warn": 1, "fail": 2, "error": 3}  # error: the check could not run
 
 #: the support contacts of the brief (NHN's customer centre)
-CONTACTS = {"email": "kundesenter@nhn.no", "phones": ["02017", "24 20 00 00"], "hours": "24/7",
-            "source": "001:33; 002:69; 002:5; 000:11"}
+CONTACTS = {
+    "email": "kundesenter@nhn.no",
+    "phones": ["02017", "24 20 00 00"],
+    "hours": "24/7",
+    "source": "001:33; 002:69; 002:5; 000:11",
+}
 
 LABELS: dict[str, dict[str, str]] = {
     "nb": {
-        "report_title": "NHN-diagnoserapport", "verdict": "Resultat", "site": "Sted", "host": "Maskin",
-        "time": "Tid", "started": "Start", "ended": "Slutt", "runtime": "Varighet",
-        "software": "Programvare", "version": "Versjon", "summary": "Sammendrag",
-        "services": "Tjenester", "service": "Tjeneste", "checks": "Sjekker", "check": "Sjekk",
-        "findings": "Funn", "no_findings": "Ingen funn", "title": "Tittel",
-        "explanation": "Forklaring", "remediation": "Tiltak", "source": "Kilde",
-        "evidence": "Bevis", "events": "Hendelser", "unverified": "Ikke verifisert",
+        "report_title": "NHN-diagnoserapport",
+        "verdict": "Resultat",
+        "site": "Sted",
+        "host": "Maskin",
+        "time": "Tid",
+        "started": "Start",
+        "ended": "Slutt",
+        "runtime": "Varighet",
+        "software": "Programvare",
+        "version": "Versjon",
+        "summary": "Sammendrag",
+        "services": "Tjenester",
+        "service": "Tjeneste",
+        "checks": "Sjekker",
+        "check": "Sjekk",
+        "findings": "Funn",
+        "no_findings": "Ingen funn",
+        "title": "Tittel",
+        "explanation": "Forklaring",
+        "remediation": "Tiltak",
+        "source": "Kilde",
+        "evidence": "Bevis",
+        "events": "Hendelser",
+        "unverified": "Ikke verifisert",
         "unverified_note": "Kan ikke kontrolleres herfra; vises ikke som godkjent.",
-        "contacts": "Kontakt NHN kundesenter", "email": "E-post", "phones": "Telefon",
-        "hours": "Åpent", "kind": "Type", "target": "Mål", "status": "Status", "reason": "Årsak",
-        "detail": "Detaljer", "duration": "Tid (s)", "severity": "Alvorlighet", "why": "Hvorfor",
-        "interrupted": "Avbrutt: ikke alle sjekker ble fullført", "addresses": "Adresser",
-        "gateways": "Rutere", "resolvers": "Navnetjenere", "not_ok": "Sjekker som ikke er ok",
+        "contacts": "Kontakt NHN kundesenter",
+        "email": "E-post",
+        "phones": "Telefon",
+        "hours": "Åpent",
+        "kind": "Type",
+        "target": "Mål",
+        "status": "Status",
+        "reason": "Årsak",
+        "detail": "Detaljer",
+        "duration": "Tid (s)",
+        "severity": "Alvorlighet",
+        "why": "Hvorfor",
+        "interrupted": "Avbrutt: ikke alle sjekker ble fullført",
+        "addresses": "Adresser",
+        "gateways": "Rutere",
+        "resolvers": "Navnetjenere",
+        "not_ok": "Sjekker som ikke er ok",
         "language": "Språk",
-        "status_ok": "OK", "status_warn": "ADVARSEL", "status_fail": "FEIL", "status_error": "FEIL I SJEKK",
+        "status_ok": "OK",
+        "status_warn": "ADVARSEL",
+        "status_fail": "FEIL",
+        "status_error": "FEIL I SJEKK",
         "status_skipped": "IKKE KJØRT",
-        "severity_fail": "FEIL", "severity_warn": "ADVARSEL", "severity_info": "INFO",
+        "severity_fail": "FEIL",
+        "severity_warn": "ADVARSEL",
+        "severity_info": "INFO",
     },
     "en": {
-        "report_title": "NHN diagnostic report", "verdict": "Verdict", "site": "Site", "host": "Host",
-        "time": "Time", "started": "Started", "ended": "Ended", "runtime": "Runtime",
-        "software": "Software", "version": "Version", "summary": "Summary",
-        "services": "Services", "service": "Service", "checks": "Checks", "check": "Check",
-        "findings": "Findings", "no_findings": "No findings", "title": "Title",
-        "explanation": "Explanation", "remediation": "Remediation", "source": "Source",
-        "evidence": "Evidence", "events": "Events", "unverified": "Not verified",
+        "report_title": "NHN diagnostic report",
+        "verdict": "Verdict",
+        "site": "Site",
+        "host": "Host",
+        "time": "Time",
+        "started": "Started",
+        "ended": "Ended",
+        "runtime": "Runtime",
+        "software": "Software",
+        "version": "Version",
+        "summary": "Summary",
+        "services": "Services",
+        "service": "Service",
+        "checks": "Checks",
+        "check": "Check",
+        "findings": "Findings",
+        "no_findings": "No findings",
+        "title": "Title",
+        "explanation": "Explanation",
+        "remediation": "Remediation",
+        "source": "Source",
+        "evidence": "Evidence",
+        "events": "Events",
+        "unverified": "Not verified",
         "unverified_note": "Cannot be checked from here; not shown as passed.",
-        "contacts": "Contact NHN customer centre", "email": "E-mail", "phones": "Phone",
-        "hours": "Open", "kind": "Kind", "target": "Target", "status": "Status", "reason": "Reason",
-        "detail": "Detail", "duration": "Time (s)", "severity": "Severity", "why": "Why",
-        "interrupted": "Interrupted: not every check finished", "addresses": "Addresses",
-        "gateways": "Gateways", "resolvers": "Resolvers", "not_ok": "Checks that are not ok",
+        "contacts": "Contact NHN customer centre",
+        "email": "E-mail",
+        "phones": "Phone",
+        "hours": "Open",
+        "kind": "Kind",
+        "target": "Target",
+        "status": "Status",
+        "reason": "Reason",
+        "detail": "Detail",
+        "duration": "Time (s)",
+        "severity": "Severity",
+        "why": "Why",
+        "interrupted": "Interrupted: not every check finished",
+        "addresses": "Addresses",
+        "gateways": "Gateways",
+        "resolvers": "Resolvers",
+        "not_ok": "Checks that are not ok",
         "language": "Language",
-        "status_ok": "OK", "status_warn": "WARNING", "status_fail": "FAIL", "status_error": "CHECK ERROR",
+        "status_ok": "OK",
+        "status_warn": "WARNING",
+        "status_fail": "FAIL",
+        "status_error": "CHECK ERROR",
         "status_skipped": "NOT RUN",
-        "severity_fail": "FAIL", "severity_warn": "WARNING", "severity_info": "INFO",
+        "severity_fail": "FAIL",
+        "severity_warn": "WARNING",
+        "severity_info": "INFO",
     },
 }
 
@@ -74,19 +146,48 @@ class ReportInputError(InputError):
 # -- privacy ---------------------------------------------------------------------
 REDACTED = "[redacted]"
 OMITTED = "[omitted: payload]"
-_SECRET_KEY = re.compile(r"pass(word|wd)?|secret|token|authori[sz]ation|credential|cookie|api[_-]?key"
-                         r"|^auth$|private[_-]?key", re.I)
+_SECRET_KEY = re.compile(
+    r"pass(word|wd)?|secret|token|authori[sz]ation|credential|cookie|api[_-]?key"
+    r"|^auth$|private[_-]?key",
+    re.I,
+)
 #: evidence keys that hold captured payload bytes or text (beyond addresses, ports, timings)
-PAYLOAD_KEYS = {"body", "payload", "raw", "data", "content", "head", "text", "response", "reply",
-                "reply_head", "status_line", "headers", "attributes", "software", "server", "via",
-                "sample", "banner", "html", "pac_text", "script"}
+PAYLOAD_KEYS = {
+    "body",
+    "payload",
+    "raw",
+    "data",
+    "content",
+    "head",
+    "text",
+    "response",
+    "reply",
+    "reply_head",
+    "status_line",
+    "headers",
+    "attributes",
+    "software",
+    "server",
+    "via",
+    "sample",
+    "banner",
+    "html",
+    "pac_text",
+    "script",
+}
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
-_AUTH_HEADER = re.compile(r"(?i)\b((?:proxy-)?authorization\s*[:=]\s*)(?:(basic|bearer|digest|negotiate|ntlm)\s+)?"
-                          r"[^\s,;\"']+")
-_KV_SECRET = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key)(\s*[=:]\s*)[^\s,;&\"']+")
+_AUTH_HEADER = re.compile(
+    r"(?i)\b((?:proxy-)?authorization\s*[:=]\s*)(?:(basic|bearer|digest|negotiate|ntlm)\s+)?"
+    r"[^\s,;\"']+"
+)
+_KV_SECRET = re.compile(
+    r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key)(\s*[=:]\s*)[^\s,;&\"']+"
+)
 #: "user:secret@host" in free text; not our check ids ("dns:NAME@RESOLVER") nor SIP/mail URIs
-_BARE_USERINFO = re.compile(r"(?<![\w/])(?!(?:dns|sips?|sip-udp|sip-tcp|tel|mailto|tcp|syn|tls|stun|ntp|pac|proxy"
-                            r"|path|sniff|note):)([\w.%-]+):([^\s@/]+)@(?=[\w.-]+(?::\d+)?\b)")
+_BARE_USERINFO = re.compile(
+    r"(?<![\w/])(?!(?:dns|sips?|sip-udp|sip-tcp|tel|mailto|tcp|syn|tls|stun|ntp|pac|proxy"
+    r"|path|sniff|note):)([\w.%-]+):([^\s@/]+)@(?=[\w.-]+(?::\d+)?\b)"
+)
 
 
 def scrub(text: str) -> str:
@@ -95,7 +196,9 @@ def scrub(text: str) -> str:
         return text
     text = _URL_USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
     text = _BARE_USERINFO.sub(REDACTED + "@", text)
-    text = _AUTH_HEADER.sub(lambda m: m.group(1) + (m.group(2) + " " if m.group(2) else "") + REDACTED, text)
+    text = _AUTH_HEADER.sub(
+        lambda m: m.group(1) + (m.group(2) + " " if m.group(2) else "") + REDACTED, text
+    )
     return _KV_SECRET.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
 
 
@@ -126,7 +229,9 @@ def read_results(path: str | Path) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ReportInputError(file, "", f"cannot read the result document: {exc.strerror or exc}") from None
+        raise ReportInputError(
+            file, "", f"cannot read the result document: {exc.strerror or exc}"
+        ) from None
     try:
         doc = json.loads(text)
     except ValueError as exc:
@@ -144,20 +249,32 @@ def _version(schema: str) -> int | None:
 def validate_results(doc: Any, file: str = "<document>") -> dict[str, Any]:
     supported = RESULTS_SCHEMA.rpartition("/")[2]
     if not isinstance(doc, dict):
-        raise ReportInputError(file, "", "not a probe result document (a JSON object is expected)",
-                               f"schema {RESULTS_SCHEMA}")
+        raise ReportInputError(
+            file,
+            "",
+            "not a probe result document (a JSON object is expected)",
+            f"schema {RESULTS_SCHEMA}",
+        )
     schema = doc.get("schema")
     if schema != RESULTS_SCHEMA:
         ver = _version(schema) if isinstance(schema, str) else None
         if ver is not None:
             age = "an older" if ver < int(supported) else "a newer"
-            msg = (f"schema {schema!r} is {age} version ({ver}) of the probe result document; "
-                   f"this nhn-appliance reads version {supported} only"
-                   + (": run the probe again with this version" if ver < int(supported)
-                      else ": upgrade nhn-appliance to report on it"))
+            msg = (
+                f"schema {schema!r} is {age} version ({ver}) of the probe result document; "
+                f"this nhn-appliance reads version {supported} only"
+                + (
+                    ": run the probe again with this version"
+                    if ver < int(supported)
+                    else ": upgrade nhn-appliance to report on it"
+                )
+            )
         else:
-            msg = f"schema {schema!r} is not a probe result document" if schema is not None \
+            msg = (
+                f"schema {schema!r} is not a probe result document"
+                if schema is not None
                 else "no 'schema' key: not a probe result document"
+            )
         raise ReportInputError(file, "schema", msg, RESULTS_SCHEMA)
     results = doc.get("results")
     if not isinstance(results, list):
@@ -169,7 +286,9 @@ def validate_results(doc: Any, file: str = "<document>") -> dict[str, Any]:
             if not isinstance(r.get(key), str):
                 raise ReportInputError(file, f"results[{i}].{key}", "missing or not text")
         if r["status"] not in STATUSES:
-            raise ReportInputError(file, f"results[{i}].status", repr(r["status"]), ", ".join(STATUSES))
+            raise ReportInputError(
+                file, f"results[{i}].status", repr(r["status"]), ", ".join(STATUSES)
+            )
     return doc
 
 
@@ -208,20 +327,36 @@ def build_report(results_doc: dict[str, Any], lang: str = "nb") -> dict[str, Any
         by_service.setdefault(r["service"] or "-", []).append(r)
     services = []
     for name, items in by_service.items():
-        services.append({
-            "service": name, "title": titles.get(name, name), "verdict": worst(r["status"] for r in items),
-            "counts": _counts(items),
-            "checks": [{"id": r["id"], "kind": r["kind"], "target": r["target"], "status": r["status"],
-                        "reason": r["reason"], "detail": str(r.get("detail") or ""),
-                        "duration_s": _num(r.get("duration_s"))} for r in items],
-        })
+        services.append(
+            {
+                "service": name,
+                "title": titles.get(name, name),
+                "verdict": worst(r["status"] for r in items),
+                "counts": _counts(items),
+                "checks": [
+                    {
+                        "id": r["id"],
+                        "kind": r["kind"],
+                        "target": r["target"],
+                        "status": r["status"],
+                        "reason": r["reason"],
+                        "detail": str(r.get("detail") or ""),
+                        "duration_s": _num(r.get("duration_s")),
+                    }
+                    for r in items
+                ],
+            }
+        )
     verdict = worst(s["verdict"] for s in services)
     site = doc.get("site") if isinstance(doc.get("site"), dict) else {}
     software = doc.get("software") if isinstance(doc.get("software"), dict) else {}
     return {
         "schema": SCHEMA,
         "lang": lang,
-        "software": {"name": str(software.get("name", "nhn-appliance")), "version": str(software.get("version", ""))},
+        "software": {
+            "name": str(software.get("name", "nhn-appliance")),
+            "version": str(software.get("version", "")),
+        },
         "site": {"name": str(site.get("name", "")), "file": str(site.get("file", ""))},
         "host": doc.get("host") if isinstance(doc.get("host"), dict) else {},
         "started_at": str(doc.get("started_at", "")),
@@ -232,13 +367,26 @@ def build_report(results_doc: dict[str, Any], lang: str = "nb") -> dict[str, Any
         "summary": _counts(results),
         "services": services,
         "findings": diagnose(results, lang),
-        "unverified": [{"service": r["service"], "target": r["target"],
-                        "why": str(r.get("detail") or (r.get("evidence") or {}).get("why") or "")}
-                       for r in results if r["reason"] == "not-verifiable"],
-        "evidence": [{"id": r["id"], "kind": r["kind"], "target": r["target"],
-                      "evidence": r.get("evidence") if isinstance(r.get("evidence"), dict) else {},
-                      "events": r.get("events") if isinstance(r.get("events"), list) else []}
-                     for r in results if r.get("evidence") or r.get("events")],
+        "unverified": [
+            {
+                "service": r["service"],
+                "target": r["target"],
+                "why": str(r.get("detail") or (r.get("evidence") or {}).get("why") or ""),
+            }
+            for r in results
+            if r["reason"] == "not-verifiable"
+        ],
+        "evidence": [
+            {
+                "id": r["id"],
+                "kind": r["kind"],
+                "target": r["target"],
+                "evidence": r.get("evidence") if isinstance(r.get("evidence"), dict) else {},
+                "events": r.get("events") if isinstance(r.get("events"), list) else [],
+            }
+            for r in results
+            if r.get("evidence") or r.get("events")
+        ],
         "contacts": {**CONTACTS, "phones": list(CONTACTS["phones"])},
         "labels": dict(LABELS[lang]),
     }

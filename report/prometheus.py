@@ -30,16 +30,38 @@ def render(report: dict[str, Any]) -> str:
         for labels, value in rows:
             out.append(f"nhn_appliance_{name}{_labels(site=site, **labels)} {value}")
 
-    metric("report_verdict", "Overall verdict: 0 ok, 1 warn, 2 fail, 3 error.",
-           [({}, VERDICT[report["verdict"]])])
-    metric("report_checks", "Checks by status.",
-           [({"status": s}, n) for s, n in report["summary"].items()])
-    metric("report_service_verdict", "Verdict per service: -1 not run, 0 ok, 1 warn, 2 fail, 3 error.",
-           [({"service": s["service"]}, VERDICT[s["verdict"]]) for s in report["services"]])
-    metric("report_finding", "A finding of the diagnosis: 0 info, 1 warn, 2 fail.",
-           [({"id": f["id"], "service": f["service"]}, SEVERITY[f["severity"]]) for f in report["findings"]])
-    metric("report_unverified_checks", "Checks that cannot be verified from the site.",
-           [({}, len(report["unverified"]))])
+    metric(
+        "report_verdict",
+        "Overall verdict: 0 ok, 1 warn, 2 fail, 3 error.",
+        [({}, VERDICT[report["verdict"]])],
+    )
+    metric(
+        "report_checks",
+        "Checks by status.",
+        [({"status": s}, n) for s, n in report["summary"].items()],
+    )
+    metric(
+        "report_service_verdict",
+        "Verdict per service: -1 not run, 0 ok, 1 warn, 2 fail, 3 error.",
+        [({"service": s["service"]}, VERDICT[s["verdict"]]) for s in report["services"]],
+    )
+    metric(
+        "report_finding",
+        "A finding of the diagnosis: 0 info, 1 warn, 2 fail.",
+        [
+            ({"id": f["id"], "service": f["service"]}, SEVERITY[f["severity"]])
+            for f in report["findings"]
+        ],
+    )
+    metric(
+        "report_unverified_checks",
+        "Checks that cannot be verified from the site.",
+        [({}, len(report["unverified"]))],
+    )
     metric("report_runtime_seconds", "Wall time of the probe run.", [({}, report["runtime_s"])])
-    metric("report_interrupted", "1 when the probe run was interrupted.", [({}, int(report["interrupted"]))])
+    metric(
+        "report_interrupted",
+        "1 when the probe run was interrupted.",
+        [({}, int(report["interrupted"]))],
+    )
     return "\n".join(out) + "\n"

@@ -15,8 +15,14 @@ WIDTH = 78
 def _wrap(text: str, indent: str) -> list[str]:
     import textwrap
 
-    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent,
-                         break_long_words=False, break_on_hyphens=False) or [indent.rstrip()]
+    return textwrap.wrap(
+        text,
+        WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [indent.rstrip()]
 
 
 def _counts(labels: dict[str, str], counts: dict[str, int]) -> str:
@@ -41,7 +47,9 @@ def render(report: dict[str, Any]) -> str:
     lines += ["", f"{lb['services']}:"]
     width = max((len(lb["status_" + s["verdict"]]) for s in report["services"]), default=2)
     for s in report["services"]:
-        lines.append(f"  {lb['status_' + s['verdict']]:<{width}}  {s['title']}: {_counts(lb, s['counts'])}")
+        lines.append(
+            f"  {lb['status_' + s['verdict']]:<{width}}  {s['title']}: {_counts(lb, s['counts'])}"
+        )
 
     lines += ["", f"{lb['findings']}:"]
     if not report["findings"]:
@@ -58,16 +66,25 @@ def render(report: dict[str, Any]) -> str:
         for u in report["unverified"]:
             lines.append(f"  - {u['service']}: {u['target']}")
 
-    bad = [(s["service"], c) for s in report["services"] for c in s["checks"]
-           if c["status"] in ("warn", "fail", "error")]
+    bad = [
+        (s["service"], c)
+        for s in report["services"]
+        for c in s["checks"]
+        if c["status"] in ("warn", "fail", "error")
+    ]
     if bad:
         lines += ["", f"{lb['not_ok']}:"]
         for service, c in bad:
-            lines.append(f"  {lb['status_' + c['status']]}  {service} {c['kind']} {c['target']}: {c['reason']}")
+            lines.append(
+                f"  {lb['status_' + c['status']]}  {service} {c['kind']} {c['target']}: {c['reason']}"
+            )
             if c["detail"]:
                 lines += _wrap(c["detail"], "      ")
 
     ct = report["contacts"]
-    lines += ["", f"{lb['contacts']}: {ct['email']}, {lb['phones'].lower()} "
-                  f"{' / '.join(ct['phones'])} ({ct['hours']})"]
+    lines += [
+        "",
+        f"{lb['contacts']}: {ct['email']}, {lb['phones'].lower()} "
+        f"{' / '.join(ct['phones'])} ({ct['hours']})",
+    ]
     return "\n".join(lines) + "\n"

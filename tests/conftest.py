@@ -18,8 +18,12 @@ CASES = TESTS / "cases"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true", default=False,
-                     help="rewrite golden files from the current output")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite golden files from the current output",
+    )
 
 
 @pytest.fixture
@@ -38,13 +42,17 @@ def golden(request: pytest.FixtureRequest):
         if not path.exists():
             actual.parent.mkdir(parents=True, exist_ok=True)
             actual.write_text(text, encoding="utf-8")
-            pytest.fail(f"golden file {path} is missing; wrote {actual.name}; "
-                        f"run pytest --update-golden to accept it")
+            pytest.fail(
+                f"golden file {path} is missing; wrote {actual.name}; "
+                f"run pytest --update-golden to accept it"
+            )
         expected = path.read_text(encoding="utf-8")
         if text != expected:
             actual.write_text(text, encoding="utf-8")
-            pytest.fail(f"output differs from {path}; see {actual} (diff them), "
-                        f"or run pytest --update-golden to accept it")
+            pytest.fail(
+                f"output differs from {path}; see {actual} (diff them), "
+                f"or run pytest --update-golden to accept it"
+            )
         actual.unlink(missing_ok=True)
 
     return check

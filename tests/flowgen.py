@@ -33,8 +33,9 @@ def _port_edges(policy: Policy) -> list[int]:
     return sorted(values)
 
 
-def flows(policy: Policy, families: tuple[int, ...] = (4,), with_uplink: bool = True,
-          sources: bool = True) -> st.SearchStrategy[Flow]:
+def flows(
+    policy: Policy, families: tuple[int, ...] = (4,), with_uplink: bool = True, sources: bool = True
+) -> st.SearchStrategy[Flow]:
     """Flows from the LAN (or a profile host) towards the policy's destinations."""
     ports = _port_edges(policy)
     hosts = [h for b in policy.profiles for h in b.hosts]
@@ -42,12 +43,14 @@ def flows(policy: Policy, families: tuple[int, ...] = (4,), with_uplink: bool = 
 
     @st.composite
     def build(draw) -> Flow:
-        family = draw(st.sampled_from([f for f in families if any(
-            p.family == f for p in policy.lan_prefixes)]))
+        family = draw(
+            st.sampled_from(
+                [f for f in families if any(p.family == f for p in policy.lan_prefixes)]
+            )
+        )
         edges = _edges(policy, family)
         top = (1 << (32 if family == 4 else 128)) - 1
-        dst = draw(st.sampled_from(edges) if edges and draw(st.booleans())
-                   else st.integers(0, top))
+        dst = draw(st.sampled_from(edges) if edges and draw(st.booleans()) else st.integers(0, top))
         proto = draw(st.sampled_from(["tcp", "udp"]))
         port = draw(st.sampled_from(ports) | st.integers(0, 65535))
         src = None
@@ -77,18 +80,28 @@ def edge_flows(policy: Policy, with_uplink: bool = True) -> list[Flow]:
     lan = {p.family for p in policy.lan_prefixes}
     uplinks = [u.zone for u in policy.uplinks] if with_uplink else [None]
     targets = [(r.family, r.dst, r.proto, r.ports, r.profile) for r in policy.rules]
-    targets += [(p.family, (p,), Proto.ANY, (), b) for p in policy.lan_prefixes
-                for b in ["", *(x.name for x in policy.profiles)]]
+    targets += [
+        (p.family, (p,), Proto.ANY, (), b)
+        for p in policy.lan_prefixes
+        for b in ["", *(x.name for x in policy.profiles)]
+    ]
     for family, spans, proto, ports, profile in targets:
-        srcs = [h for b in policy.profiles if b.name == profile for h in b.hosts if h.family == family]
+        srcs = [
+            h for b in policy.profiles if b.name == profile for h in b.hosts if h.family == family
+        ]
         if family not in lan or (profile and not srcs):
             continue
-        pts = sorted({v for p in ports for v in (p.lo - 1, p.lo, p.hi, p.hi + 1) if 0 <= v <= 65535}
-                     or {0, 53, 65535})
+        pts = sorted(
+            {v for p in ports for v in (p.lo - 1, p.lo, p.hi, p.hi + 1) if 0 <= v <= 65535}
+            or {0, 53, 65535}
+        )
         for span in spans:
-            for dst in (v for v in (span.first - 1, span.first, span.last, span.last + 1)
-                        if 0 <= v <= top[family]):
-                for pr in ([proto.value] if proto != Proto.ANY else ["tcp", "udp"]):
+            for dst in (
+                v
+                for v in (span.first - 1, span.first, span.last, span.last + 1)
+                if 0 <= v <= top[family]
+            ):
+                for pr in [proto.value] if proto != Proto.ANY else ["tcp", "udp"]:
                     for port in pts:
                         for src in srcs or [None]:
                             for up in uplinks:

@@ -34,10 +34,10 @@ from pathlib import Path
 
 import netns as nn  # tests/ is on sys.path (pytest's default import mode)
 import pytest
-from nhn_appliance.policy.explain import Flow, Verdict, explain
-from nhn_appliance.policy.model import Action, Policy, Zone
 
 from nhn_appliance.inputs import load_inputs
+from nhn_appliance.policy.explain import Flow, Verdict, explain
+from nhn_appliance.policy.model import Action, Policy, Zone
 
 TESTS = Path(__file__).parent
 LAB_DIR = TESTS / "cases" / "lab"
@@ -259,11 +259,18 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     """Run the real command line in a fresh interpreter; fail loudly."""
     # NHN_APPLIANCE_SITE/_RULES would silently replace the defaults under test
     env = {k: v for k, v in os.environ.items() if not k.startswith("NHN_APPLIANCE_")}
-    res = subprocess.run([sys.executable, "-m", "nhn_appliance.cli", *args], cwd=cwd, env=env,
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-m", "nhn_appliance.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if res.returncode != 0:
         raise AssertionError(
-            f"nhn-appliance {' '.join(args)} exited {res.returncode}:\n{res.stderr}")
+            f"nhn-appliance {' '.join(args)} exited {res.returncode}:\n{res.stderr}"
+        )
     return res
 
 
@@ -283,8 +290,17 @@ class KernelLab:
     def render(self, target: str) -> list[Path]:
         """Render the lab site with the CLI; returns the files written."""
         out = self.workdir / ("lab.nft" if target == "nftables" else "rules.v4")
-        cli("--rules", str(LAB_RULES), "--site", str(self.site),
-            "render", "-t", target, "-o", str(out))
+        cli(
+            "--rules",
+            str(LAB_RULES),
+            "--site",
+            str(self.site),
+            "render",
+            "-t",
+            target,
+            "-o",
+            str(out),
+        )
         files = [out] + ([out.with_name("rules.v6")] if target == "iptables" else [])
         for f in files:
             assert f.is_file(), f"render -t {target} did not write {f}"
@@ -300,8 +316,14 @@ class KernelLab:
         """Send the flow; the action the kernel took, or the raw verdict if none fits."""
         if self.paced:
             time.sleep(0.004)
-        got = nn.probe_flow(self.lab.ns["site"], case.proto, case.dst, case.port,
-                            src=case.source, timeout=case.timeout)
+        got = nn.probe_flow(
+            self.lab.ns["site"],
+            case.proto,
+            case.dst,
+            case.port,
+            src=case.source,
+            timeout=case.timeout,
+        )
         return KERNEL_TO_ACTION.get(got, got)
 
     def explain(self, case: Case) -> Verdict:
@@ -315,7 +337,8 @@ class KernelLab:
         rule = said.rule.id if said.rule else None
         assert (kernel, said.verdict) == (case.expect, case.expect), (
             f"{case.id}: expected {case.expect}, kernel gave {kernel}, "
-            f"explain gave {said.verdict} ({said.reason})")
+            f"explain gave {said.verdict} ({said.reason})"
+        )
         if case.rule is not None:
             assert rule == case.rule, f"{case.id}: explain attributes it to {rule}, not {case.rule}"
 
@@ -323,7 +346,8 @@ class KernelLab:
 def write_site(lab: nn.RouterLab, path: Path) -> Path:
     """The lab site file with this lab's interface names filled in."""
     text = string.Template(SITE_TEMPLATE.read_text(encoding="utf-8")).substitute(
-        lan=lab.if_lan, hn=lab.if_hn, inet=lab.if_inet)
+        lan=lab.if_lan, hn=lab.if_hn, inet=lab.if_inet
+    )
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -352,16 +376,20 @@ def open_lab(workdir: Path) -> Iterator[KernelLab]:
     with nn.RouterLab() as lab:
         paced = not lift_icmp_limit(lab)
         # the third site address for the drop profile (same /25 as the others)
-        nn.run_in(lab.ns["site"], ["ip", "addr", "add", f"{VIDEO_HOST4}/25", "dev", lab.if_site],
-                  check=True)
+        nn.run_in(
+            lab.ns["site"],
+            ["ip", "addr", "add", f"{VIDEO_HOST4}/25", "dev", lab.if_site],
+            check=True,
+        )
         site = write_site(lab, workdir / "site.toml")
         policy = load_inputs(str(site), str(LAB_RULES), str(workdir / "pins.json")).policy()
         yield KernelLab(lab, site, workdir, policy, paced)
 
 
 @pytest.fixture(scope="module")
-def kernel_lab(request: pytest.FixtureRequest,
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelLab]:
+def kernel_lab(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KernelLab]:
     """One lab per test module; the module sets ``KERNEL_TOOLS`` it needs."""
     tools = getattr(request.module, "KERNEL_TOOLS", ())
     if reason := skip_reason(*tools):
@@ -413,6 +441,11 @@ def nft_set_elements(kl: KernelLab, name: str) -> list[NftElement]:
         body = item["elem"]
         val = body["val"]
         parts = val["concat"] if isinstance(val, dict) and "concat" in val else [val]
-        elements.append(NftElement(tuple(_nft_text(p) for p in parts), body.get("comment", ""),
-                                   body.get("counter", {}).get("packets", 0)))
+        elements.append(
+            NftElement(
+                tuple(_nft_text(p) for p in parts),
+                body.get("comment", ""),
+                body.get("counter", {}).get("packets", 0),
+            )
+        )
     return elements

@@ -91,19 +91,19 @@ def have(cmd: str) -> bool:
     return shutil.which(cmd) is not None
 
 
-def _run(argv: Sequence[str], *, input: str | None = None,
-         timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+def _run(
+    argv: Sequence[str], *, input: str | None = None, timeout: float = 30.0
+) -> subprocess.CompletedProcess[str]:
     """Run a setup command and raise with its stderr if it fails.
 
     Setup errors should be loud and say what went wrong, not surface later
     as a confusing "timeout" verdict.
     """
-    res = subprocess.run(list(argv), input=input, capture_output=True,
-                         text=True, timeout=timeout)
+    res = subprocess.run(list(argv), input=input, capture_output=True, text=True, timeout=timeout)
     if res.returncode != 0:
         raise RuntimeError(
-            f"command failed ({res.returncode}): {' '.join(argv)}\n"
-            f"{res.stderr.strip()}")
+            f"command failed ({res.returncode}): {' '.join(argv)}\n{res.stderr.strip()}"
+        )
     return res
 
 
@@ -125,13 +125,13 @@ def root_ok() -> str | None:
         reason = "iproute2 'ip' command not found"
     else:
         probe = f"np{secrets.token_hex(3)}-probe"
-        res = subprocess.run(["ip", "netns", "add", probe],
-                             capture_output=True, text=True, timeout=10)
+        res = subprocess.run(
+            ["ip", "netns", "add", probe], capture_output=True, text=True, timeout=10
+        )
         if res.returncode != 0:
             reason = f"'ip netns add' failed: {res.stderr.strip()}"
         else:
-            subprocess.run(["ip", "netns", "del", probe],
-                           capture_output=True, timeout=10)
+            subprocess.run(["ip", "netns", "del", probe], capture_output=True, timeout=10)
     _root_reason.append(reason)
     return reason
 
@@ -144,8 +144,7 @@ def _ns_ino(path: str) -> tuple[int, int]:
 def in_netns(name: str) -> bool:
     """True if the calling thread currently sits in namespace ``name``."""
     try:
-        return _ns_ino("/proc/thread-self/ns/net") == _ns_ino(
-            f"/run/netns/{name}")
+        return _ns_ino("/proc/thread-self/ns/net") == _ns_ino(f"/run/netns/{name}")
     except FileNotFoundError:
         return False
 
@@ -196,8 +195,7 @@ def sysctl(ns: str, key: str, value: str | int) -> None:
         f.write(f"{value}\n")
 
 
-def run_in(ns: str, argv: Sequence[str],
-           **kw) -> subprocess.CompletedProcess:
+def run_in(ns: str, argv: Sequence[str], **kw) -> subprocess.CompletedProcess:
     """Run ``argv`` inside ``ns`` via ``ip netns exec``.
 
     Defaults: capture text output, 30 s timeout, no check (pass
@@ -220,9 +218,9 @@ def nft(ns: str, ruleset: str) -> None:
         raise RuntimeError(f"nft -f failed in {ns}: {res.stderr.strip()}")
 
 
-def popen_in(ns: str, argv: Sequence[str],
-             log_path: str | os.PathLike[str],
-             timeout: float = 5.0) -> subprocess.Popen:
+def popen_in(
+    ns: str, argv: Sequence[str], log_path: str | os.PathLike[str], timeout: float = 5.0
+) -> subprocess.Popen:
     """Start a server inside ``ns`` with stdout+stderr going to ``log_path``.
 
     ``ip netns exec`` execs the command, so ``proc.pid`` is the server
@@ -234,8 +232,11 @@ def popen_in(ns: str, argv: Sequence[str],
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             ["ip", "netns", "exec", ns, *argv],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     target = _ns_ino(f"/run/netns/{ns}")
     deadline = time.monotonic() + timeout
     while proc.poll() is None and time.monotonic() < deadline:
@@ -268,8 +269,7 @@ def stop(proc: subprocess.Popen, timeout: float = 5.0) -> int | None:
 # Flow probes
 # --------------------------------------------------------------------------
 
-Verdict = Literal["open", "refused", "admin-prohibited", "timeout",
-                  "unreachable"]
+Verdict = Literal["open", "refused", "admin-prohibited", "timeout", "unreachable"]
 
 
 def _classify(err: int) -> Verdict:
@@ -293,14 +293,14 @@ def _classify(err: int) -> Verdict:
 def _errqueue_errno(sock: socket.socket) -> int:
     """Read one queued ICMP error (IP_RECVERR) and return its errno, or 0."""
     try:
-        _, anc, _, _ = sock.recvmsg(256, 512,
-                                    MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+        _, anc, _, _ = sock.recvmsg(256, 512, MSG_ERRQUEUE | socket.MSG_DONTWAIT)
     except (BlockingIOError, InterruptedError):
         return 0
     for level, kind, data in anc:
-        if ((level, kind) in ((socket.IPPROTO_IP, IP_RECVERR),
-                              (socket.IPPROTO_IPV6, IPV6_RECVERR))
-                and len(data) >= 4):
+        if (level, kind) in (
+            (socket.IPPROTO_IP, IP_RECVERR),
+            (socket.IPPROTO_IPV6, IPV6_RECVERR),
+        ) and len(data) >= 4:
             # struct sock_extended_err starts with __u32 ee_errno
             return struct.unpack_from("=I", data)[0]
     return 0
@@ -318,8 +318,7 @@ def _set_recverr(sock: socket.socket, family: int) -> None:
         sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
 
 
-def _probe_tcp(family: int, dst: str, port: int, src: str | None,
-               timeout: float) -> Verdict:
+def _probe_tcp(family: int, dst: str, port: int, src: str | None, timeout: float) -> Verdict:
     with socket.socket(family, socket.SOCK_STREAM) as s:
         # IP(V6)_RECVERR: an ICMP error that arrives while connect() still
         # holds the socket lock is only recorded as a "soft" error (counter
@@ -356,8 +355,7 @@ def _probe_tcp(family: int, dst: str, port: int, src: str | None,
         return "timeout"
 
 
-def _probe_udp(family: int, dst: str, port: int, src: str | None,
-               timeout: float) -> Verdict:
+def _probe_udp(family: int, dst: str, port: int, src: str | None, timeout: float) -> Verdict:
     with socket.socket(family, socket.SOCK_DGRAM) as s:
         _set_recverr(s, family)
         if src:
@@ -375,8 +373,9 @@ def _probe_udp(family: int, dst: str, port: int, src: str | None,
         return "open"
 
 
-def probe_flow(ns: str | None, proto: str, dst: str, port: int,
-               src: str | None = None, timeout: float = 1.0) -> Verdict:
+def probe_flow(
+    ns: str | None, proto: str, dst: str, port: int, src: str | None = None, timeout: float = 1.0
+) -> Verdict:
     """Send one TCP or UDP flow from ``ns`` and classify the kernel's answer.
 
     Returns one of:
@@ -397,8 +396,7 @@ def probe_flow(ns: str | None, proto: str, dst: str, port: int,
     so a UDP flow hitting ICMP net-unreachable also says "unreachable"
     instead of looking like a drop.
     """
-    family = (socket.AF_INET6 if ipaddress.ip_address(dst).version == 6
-              else socket.AF_INET)
+    family = socket.AF_INET6 if ipaddress.ip_address(dst).version == 6 else socket.AF_INET
     if proto not in ("tcp", "udp"):
         raise ValueError(f"proto must be 'tcp' or 'udp', not {proto!r}")
     probe = _probe_tcp if proto == "tcp" else _probe_udp
@@ -451,14 +449,14 @@ class RouterLab:
 
     # Addresses (documentation ranges only; never 192.0.2.0/24).
     SITE4 = "198.51.100.2"
-    SITE4_ALT = "198.51.100.3"        # second host address, distinct source
+    SITE4_ALT = "198.51.100.3"  # second host address, distinct source
     SITE6 = "2001:db8:1::2"
     SITE6_ALT = "2001:db8:1::3"
-    LAN4 = "198.51.100.1"             # router LAN address = site gateway
+    LAN4 = "198.51.100.1"  # router LAN address = site gateway
     LAN6 = "2001:db8:1::1"
     LAN_NET4 = "198.51.100.0/25"
     LAN_NET6 = "2001:db8:1::/64"
-    HN_LINK4 = ("198.51.100.129", "198.51.100.130")    # (rtr, hn) /30
+    HN_LINK4 = ("198.51.100.129", "198.51.100.130")  # (rtr, hn) /30
     HN_LINK6 = ("2001:db8:ff:1::1", "2001:db8:ff:1::2")
     INET_LINK4 = ("198.51.100.133", "198.51.100.134")  # (rtr, inet) /30
     INET_LINK6 = ("2001:db8:ff:2::1", "2001:db8:ff:2::2")
@@ -476,11 +474,11 @@ class RouterLab:
             raise ValueError(f"tag must be alphanumeric, <= 9 chars: {tag!r}")
         t = self.tag
         self.ns: dict[str, str] = {r: f"{t}-{r}" for r in self.ROLES}
-        self.if_site = f"{t}-site"     # in site, towards rtr
-        self.if_lan = f"{t}-lan"       # in rtr, towards site
-        self.if_hn = f"{t}-hn"         # in rtr, towards hn
-        self.if_hn_peer = f"{t}-hnp"   # in hn, towards rtr
-        self.if_inet = f"{t}-inet"     # in rtr, towards inet
+        self.if_site = f"{t}-site"  # in site, towards rtr
+        self.if_lan = f"{t}-lan"  # in rtr, towards site
+        self.if_hn = f"{t}-hn"  # in rtr, towards hn
+        self.if_hn_peer = f"{t}-hnp"  # in hn, towards rtr
+        self.if_inet = f"{t}-inet"  # in rtr, towards inet
         self.if_inet_peer = f"{t}-inetp"  # in inet, towards rtr
         self.procs: list[subprocess.Popen] = []
         self._started = False
@@ -540,53 +538,65 @@ class RouterLab:
         #    urgent only if ifindex != iflink (the peer's index); otherwise
         #    it is batched up to 1 s, and until then the link is not UP
         #    and its qdisc drops packets.  This made setup take ~1 s.
-        self._ip_batch(None, [
-            f"link add {self.if_site} index 10 netns {ns['site']} type veth"
-            f" peer name {self.if_lan} index 11 netns {ns['rtr']}",
-            f"link add {self.if_hn} index 12 netns {ns['rtr']} type veth"
-            f" peer name {self.if_hn_peer} index 13 netns {ns['hn']}",
-            f"link add {self.if_inet} index 14 netns {ns['rtr']} type veth"
-            f" peer name {self.if_inet_peer} index 15 netns {ns['inet']}",
-        ])
+        self._ip_batch(
+            None,
+            [
+                f"link add {self.if_site} index 10 netns {ns['site']} type veth"
+                f" peer name {self.if_lan} index 11 netns {ns['rtr']}",
+                f"link add {self.if_hn} index 12 netns {ns['rtr']} type veth"
+                f" peer name {self.if_hn_peer} index 13 netns {ns['hn']}",
+                f"link add {self.if_inet} index 14 netns {ns['rtr']} type veth"
+                f" peer name {self.if_inet_peer} index 15 netns {ns['inet']}",
+            ],
+        )
 
         # 4. Addresses and links up.  lo must be up or even 127.0.0.1 is
         #    unreachable; "nodad" makes IPv6 addresses usable at once
         #    (otherwise bind() fails with EADDRNOTAVAIL for ~1 s).
         hn4, inet4 = self.HN_LINK4, self.INET_LINK4
         hn6, inet6 = self.HN_LINK6, self.INET_LINK6
-        self._ip_batch(ns["site"], [
-            "link set lo up",
-            f"addr add {self.SITE4}/25 dev {self.if_site}",
-            f"addr add {self.SITE4_ALT}/25 dev {self.if_site}",
-            f"addr add {self.SITE6}/64 dev {self.if_site} nodad",
-            # preferred_lft 0 (deprecated): still usable with bind(), but
-            # never picked as the default source, which is otherwise the
-            # newest address, i.e. this one.
-            f"addr add {self.SITE6_ALT}/64 dev {self.if_site} nodad"
-            " preferred_lft 0",
-            f"link set {self.if_site} up",
-        ])
-        self._ip_batch(ns["rtr"], [
-            "link set lo up",
-            f"addr add {self.LAN4}/25 dev {self.if_lan}",
-            f"addr add {self.LAN6}/64 dev {self.if_lan} nodad",
-            f"addr add {hn4[0]}/30 dev {self.if_hn}",
-            f"addr add {hn6[0]}/64 dev {self.if_hn} nodad",
-            f"addr add {inet4[0]}/30 dev {self.if_inet}",
-            f"addr add {inet6[0]}/64 dev {self.if_inet} nodad",
-            f"link set {self.if_lan} up",
-            f"link set {self.if_hn} up",
-            f"link set {self.if_inet} up",
-        ])
-        for role, ifname, link4, link6 in (
-                ("hn", self.if_hn_peer, hn4, hn6),
-                ("inet", self.if_inet_peer, inet4, inet6)):
-            self._ip_batch(ns[role], [
+        self._ip_batch(
+            ns["site"],
+            [
                 "link set lo up",
-                f"addr add {link4[1]}/30 dev {ifname}",
-                f"addr add {link6[1]}/64 dev {ifname} nodad",
-                f"link set {ifname} up",
-            ])
+                f"addr add {self.SITE4}/25 dev {self.if_site}",
+                f"addr add {self.SITE4_ALT}/25 dev {self.if_site}",
+                f"addr add {self.SITE6}/64 dev {self.if_site} nodad",
+                # preferred_lft 0 (deprecated): still usable with bind(), but
+                # never picked as the default source, which is otherwise the
+                # newest address, i.e. this one.
+                f"addr add {self.SITE6_ALT}/64 dev {self.if_site} nodad preferred_lft 0",
+                f"link set {self.if_site} up",
+            ],
+        )
+        self._ip_batch(
+            ns["rtr"],
+            [
+                "link set lo up",
+                f"addr add {self.LAN4}/25 dev {self.if_lan}",
+                f"addr add {self.LAN6}/64 dev {self.if_lan} nodad",
+                f"addr add {hn4[0]}/30 dev {self.if_hn}",
+                f"addr add {hn6[0]}/64 dev {self.if_hn} nodad",
+                f"addr add {inet4[0]}/30 dev {self.if_inet}",
+                f"addr add {inet6[0]}/64 dev {self.if_inet} nodad",
+                f"link set {self.if_lan} up",
+                f"link set {self.if_hn} up",
+                f"link set {self.if_inet} up",
+            ],
+        )
+        for role, ifname, link4, link6 in (
+            ("hn", self.if_hn_peer, hn4, hn6),
+            ("inet", self.if_inet_peer, inet4, inet6),
+        ):
+            self._ip_batch(
+                ns[role],
+                [
+                    "link set lo up",
+                    f"addr add {link4[1]}/30 dev {ifname}",
+                    f"addr add {link6[1]}/64 dev {ifname} nodad",
+                    f"link set {ifname} up",
+                ],
+            )
 
         # 5. Wait for carrier on every veth end.  An IPv6 packet sent
         #    earlier loses its neighbour solicitation and costs ~1 s.
@@ -594,36 +604,48 @@ class RouterLab:
 
         # 6. Routes (after the links are up, so gateways are on-link).
         #    "::/0" rather than "default", so batch mode sees the family.
-        self._ip_batch(ns["site"], [
-            f"route add default via {self.LAN4}",
-            f"route add ::/0 via {self.LAN6}",
-        ])
-        self._ip_batch(ns["rtr"], [
-            f"route add {self.HN_NET4} via {hn4[1]}",
-            f"route add {self.HN_NET6} via {hn6[1]}",
-            f"route add {self.INET_NET4} via {inet4[1]}",
-            f"route add {self.INET_NET6} via {inet6[1]}",
-        ])
+        self._ip_batch(
+            ns["site"],
+            [
+                f"route add default via {self.LAN4}",
+                f"route add ::/0 via {self.LAN6}",
+            ],
+        )
+        self._ip_batch(
+            ns["rtr"],
+            [
+                f"route add {self.HN_NET4} via {hn4[1]}",
+                f"route add {self.HN_NET6} via {hn6[1]}",
+                f"route add {self.INET_NET4} via {inet4[1]}",
+                f"route add {self.INET_NET6} via {inet6[1]}",
+            ],
+        )
         for role, link4, link6, net4, net6 in (
-                ("hn", hn4, hn6, self.HN_NET4, self.HN_NET6),
-                ("inet", inet4, inet6, self.INET_NET4, self.INET_NET6)):
-            self._ip_batch(ns[role], [
-                # AnyIP: the whole range is local, no addresses needed.
-                f"route add local {net4} dev lo",
-                f"route add local {net6} dev lo",
-                # Return routes only; there is no default route anywhere
-                # except site -> rtr, which stays inside the lab.
-                f"route add {self.LAN_NET4} via {link4[0]}",
-                f"route add {self.LAN_NET6} via {link6[0]}",
-            ])
+            ("hn", hn4, hn6, self.HN_NET4, self.HN_NET6),
+            ("inet", inet4, inet6, self.INET_NET4, self.INET_NET6),
+        ):
+            self._ip_batch(
+                ns[role],
+                [
+                    # AnyIP: the whole range is local, no addresses needed.
+                    f"route add local {net4} dev lo",
+                    f"route add local {net6} dev lo",
+                    # Return routes only; there is no default route anywhere
+                    # except site -> rtr, which stays inside the lab.
+                    f"route add {self.LAN_NET4} via {link4[0]}",
+                    f"route add {self.LAN_NET6} via {link6[0]}",
+                ],
+            )
 
     def veth_ends(self) -> dict[str, list[str]]:
         """Namespace name -> veth interface names in it."""
         ns = self.ns
-        return {ns["site"]: [self.if_site],
-                ns["rtr"]: [self.if_lan, self.if_hn, self.if_inet],
-                ns["hn"]: [self.if_hn_peer],
-                ns["inet"]: [self.if_inet_peer]}
+        return {
+            ns["site"]: [self.if_site],
+            ns["rtr"]: [self.if_lan, self.if_hn, self.if_inet],
+            ns["hn"]: [self.if_hn_peer],
+            ns["inet"]: [self.if_inet_peer],
+        }
 
     def wait_up(self, timeout: float = 3.0) -> None:
         """Poll until every veth end reports operstate UP (bounded)."""
@@ -632,8 +654,7 @@ class RouterLab:
         while pending and time.monotonic() < deadline:
             for name in list(pending):
                 out = _run(["ip", "-j", "-n", name, "link", "show"]).stdout
-                up = {link["ifname"] for link in json.loads(out)
-                      if link.get("operstate") == "UP"}
+                up = {link["ifname"] for link in json.loads(out) if link.get("operstate") == "UP"}
                 pending[name] = [i for i in pending[name] if i not in up]
                 if not pending[name]:
                     del pending[name]
@@ -644,8 +665,9 @@ class RouterLab:
 
     # -- processes ---------------------------------------------------------
 
-    def popen(self, role: str, argv: Sequence[str],
-              log_path: str | os.PathLike[str]) -> subprocess.Popen:
+    def popen(
+        self, role: str, argv: Sequence[str], log_path: str | os.PathLike[str]
+    ) -> subprocess.Popen:
         """popen_in() in namespace ``role``; stopped again by close()."""
         proc = popen_in(self.ns[role], argv, log_path)
         self.procs.append(proc)
@@ -655,8 +677,9 @@ class RouterLab:
 
     @staticmethod
     def _ns_pids(name: str) -> list[int]:
-        res = subprocess.run(["ip", "netns", "pids", name],
-                             capture_output=True, text=True, timeout=10)
+        res = subprocess.run(
+            ["ip", "netns", "pids", name], capture_output=True, text=True, timeout=10
+        )
         return [int(p) for p in res.stdout.split() if p.isdigit()]
 
     @classmethod
@@ -687,8 +710,7 @@ class RouterLab:
         """
         for name in self.ns.values():
             if in_netns(name):
-                raise RuntimeError(
-                    f"RouterLab.close() called from inside netns {name}")
+                raise RuntimeError(f"RouterLab.close() called from inside netns {name}")
         for proc in self.procs:
             with contextlib.suppress(Exception):
                 stop(proc)
@@ -698,8 +720,9 @@ class RouterLab:
             if not os.path.exists(f"/run/netns/{name}"):
                 continue
             self._kill_ns_pids(name)
-            res = subprocess.run(["ip", "netns", "del", name],
-                                 capture_output=True, text=True, timeout=10)
+            res = subprocess.run(
+                ["ip", "netns", "del", name], capture_output=True, text=True, timeout=10
+            )
             if res.returncode != 0:
                 errors.append(f"{name}: {res.stderr.strip()}")
         with _live_lock:
@@ -718,6 +741,7 @@ class RouterLab:
 # dnsmasq
 # --------------------------------------------------------------------------
 
+
 class DnsmasqServer:
     """A throw-away authoritative-ish DNS server inside a namespace.
 
@@ -732,13 +756,18 @@ class DnsmasqServer:
     unless one is given).
     """
 
-    def __init__(self, ns: str, listen: str, *,
-                 host_records: Sequence[str] = (),
-                 addresses: Sequence[str] = (),
-                 extra_args: Sequence[str] = (),
-                 port: int = 53,
-                 nxdomain_rest: bool = True,
-                 workdir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        ns: str,
+        listen: str,
+        *,
+        host_records: Sequence[str] = (),
+        addresses: Sequence[str] = (),
+        extra_args: Sequence[str] = (),
+        port: int = 53,
+        nxdomain_rest: bool = True,
+        workdir: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.ns, self.listen, self.port = ns, listen, port
         self.host_records = list(host_records)
         self.addresses = list(addresses)
@@ -764,13 +793,17 @@ class DnsmasqServer:
         if self.workdir is None:
             raise RuntimeError("workdir not set; call start()")
         argv = [
-            "dnsmasq", "-k",                  # foreground, SIGTERM exits 0
-            "--conf-file=/dev/null",          # ignore /etc/dnsmasq.conf{,.d}
+            "dnsmasq",
+            "-k",  # foreground, SIGTERM exits 0
+            "--conf-file=/dev/null",  # ignore /etc/dnsmasq.conf{,.d}
             f"--pid-file={self.workdir / 'dnsmasq.pid'}",
-            f"--listen-address={self.listen}", "--bind-interfaces",
+            f"--listen-address={self.listen}",
+            "--bind-interfaces",
             f"--port={self.port}",
-            "--no-resolv", "--no-hosts",      # never forward, no /etc/hosts
-            "--log-queries", "--log-facility=-",
+            "--no-resolv",
+            "--no-hosts",  # never forward, no /etc/hosts
+            "--log-queries",
+            "--log-facility=-",
         ]
         argv += [f"--host-record={r}" for r in self.host_records]
         argv += [f"--address={a}" for a in self.addresses]
@@ -787,16 +820,14 @@ class DnsmasqServer:
         """
         if self._own_dir:
             self.workdir = Path(tempfile.mkdtemp(prefix="nhn-dnsmasq-"))
-        self.proc = popen_in(self.ns, self.argv(),
-                             self.workdir / "dnsmasq.log")
+        self.proc = popen_in(self.ns, self.argv(), self.workdir / "dnsmasq.log")
         q = dns.message.make_query("readiness.probe.invalid.", "A")
         for _ in range(retries):
             if self.proc.poll() is not None:
                 break
             try:
                 with netns(self.ns):
-                    dns.query.udp(q, self.listen, port=self.port,
-                                  timeout=0.05)
+                    dns.query.udp(q, self.listen, port=self.port, timeout=0.05)
                 return self
             except Exception:  # noqa: BLE001 - see docstring
                 time.sleep(0.01)
@@ -804,8 +835,15 @@ class DnsmasqServer:
         self.stop()
         raise RuntimeError(f"dnsmasq in {self.ns} not ready:\n{log}")
 
-    def query(self, name: str, rdtype: str = "A", *, ns: str | None = None,
-              tcp: bool = False, timeout: float = 1.0) -> dns.message.Message:
+    def query(
+        self,
+        name: str,
+        rdtype: str = "A",
+        *,
+        ns: str | None = None,
+        tcp: bool = False,
+        timeout: float = 1.0,
+    ) -> dns.message.Message:
         """Ask the server from ``ns`` (default: its own namespace)."""
         q = dns.message.make_query(name, dns.rdatatype.from_text(rdtype))
         send = dns.query.tcp if tcp else dns.query.udp

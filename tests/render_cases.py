@@ -117,11 +117,16 @@ def policy(case: str):
             (Path(tmp) / "qos.toml").write_text(TRICK_QOS)
             catalogue = load_catalogue(Path(tmp))
         site = Site(
-            file="trick.toml", name="trick", title="", outbound="blocked", blocked_action=Action.DROP,
+            file="trick.toml",
+            name="trick",
+            title="",
+            outbound="blocked",
+            blocked_action=Action.DROP,
             lan_interfaces=("lan0", "lan1"),
             lan_prefixes=(parse_address("192.168.5.0/24"), parse_address("2001:db8:5::/64")),
             uplinks=(Uplink(Zone.HELSENETT, "wan-hn"), Uplink(Zone.INTERNETT, "wan-inet")),
-            services=("trick",), hosts=(Host("kiosk-1", (parse_address("192.168.5.9"),), "kiosk"),),
+            services=("trick",),
+            hosts=(Host("kiosk-1", (parse_address("192.168.5.9"),), "kiosk"),),
         )
     else:
         catalogue = load_catalogue(REPO / "rules")

@@ -7,6 +7,7 @@ import ipaddress
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from nhn_appliance.policy.addresses import (
     format_ports,
     format_span,

@@ -13,12 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from nhn_appliance.policy.addresses import parse_address
-from nhn_appliance.policy.catalogue import default_rules_dir, load_catalogue, parse_dscp
-from nhn_appliance.policy.model import Action, PortRange, Proto, Zone
 
 from nhn_appliance.cli import main
 from nhn_appliance.errors import CatalogueError, InputError
+from nhn_appliance.policy.addresses import parse_address
+from nhn_appliance.policy.catalogue import default_rules_dir, load_catalogue, parse_dscp
+from nhn_appliance.policy.model import Action, PortRange, Proto, Zone
 
 CASES = Path(__file__).parent / "cases"
 INVALID = CASES / "invalid"

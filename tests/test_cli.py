@@ -15,13 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from nhn_appliance.policy.site import KNOWN_TARGETS
-from nhn_appliance.render import RENDERERS
 from click.testing import CliRunner
-from nhn_appliance.policy.catalogue import load_catalogue
 
 from nhn_appliance.cli import cli, main
+from nhn_appliance.policy.catalogue import load_catalogue
+from nhn_appliance.policy.site import KNOWN_TARGETS
+from nhn_appliance.render import RENDERERS
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent

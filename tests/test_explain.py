@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.compile import compile_policy
 from nhn_appliance.policy.explain import Flow, explain

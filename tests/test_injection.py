@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import netns
 import pytest
 
 from nhn_appliance.errors import CatalogueError, SiteError
@@ -25,8 +26,6 @@ from nhn_appliance.policy.site import load_site
 from nhn_appliance.render import RENDERERS, get_renderer
 from nhn_appliance.render.escape import comment
 
-import netns
-
 CASES = Path(__file__).parent / "cases"
 HOSTILE = CASES / "injection" / "rules"
 #: whole-line comments of every target: '#' (nft, iptables, JunOS set, PowerShell),
@@ -36,15 +35,32 @@ COMMENT = re.compile(r"^\s*(#|!|remark |description )")
 
 def _site() -> Site:
     return Site(
-        file="site.toml", name="inj", title="", outbound="blocked", blocked_action=Action.REJECT,
-        lan_interfaces=("lan0",), lan_prefixes=(Span(4, 0xC6336400, 0xC633647F),),
-        uplinks=(Uplink(Zone.HELSENETT, "wan-hn"),), services=("ondsinnet",),
+        file="site.toml",
+        name="inj",
+        title="",
+        outbound="blocked",
+        blocked_action=Action.REJECT,
+        lan_interfaces=("lan0",),
+        lan_prefixes=(Span(4, 0xC6336400, 0xC633647F),),
+        uplinks=(Uplink(Zone.HELSENETT, "wan-hn"),),
+        services=("ondsinnet",),
     )
 
 
-@pytest.mark.parametrize("text", [
-    '"; flush ruleset; #', "a\\b", "x } y { z", "!reload", "#comment", "a'b", "`id`", "$(id)", "a;b",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"; flush ruleset; #',
+        "a\\b",
+        "x } y { z",
+        "!reload",
+        "#comment",
+        "a'b",
+        "`id`",
+        "$(id)",
+        "a;b",
+    ],
+)
 def test_comment_escape_removes_every_delimiter(text: str) -> None:
     out = comment(text)
     assert not set(out) & set("\"'\\;{}#!`$[]\n\r")
@@ -70,11 +86,14 @@ def test_hostile_free_text_comes_out_inert(target: str) -> None:
             assert words not in bare
 
 
-@pytest.mark.parametrize("field,value,error", [
-    ("name", 'evil"; flush', CatalogueError),
-    ("id", "a b", CatalogueError),
-    ("title", "line one\nline two", CatalogueError),
-])
+@pytest.mark.parametrize(
+    "field,value,error",
+    [
+        ("name", 'evil"; flush', CatalogueError),
+        ("id", "a b", CatalogueError),
+        ("title", "line one\nline two", CatalogueError),
+    ],
+)
 def test_names_with_syntax_do_not_load(tmp_path: Path, field: str, value: str, error) -> None:
     rules = tmp_path / "rules"
     shutil.copytree(HOSTILE, rules)
@@ -106,19 +125,22 @@ def _statements(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("target", sorted(RENDERERS))
-def test_hostile_catalogue_renders_same_statements_as_a_clean_one(tmp_path: Path, target: str) -> None:
+def test_hostile_catalogue_renders_same_statements_as_a_clean_one(
+    tmp_path: Path, target: str
+) -> None:
     clean = tmp_path / "clean"
     clean.mkdir()
     for f in HOSTILE.iterdir():
         text = f.read_text()
-        text = re.sub(r'^(title|source|note) = .*$', r'\1 = "plain"', text, flags=re.M)
+        text = re.sub(r"^(title|source|note) = .*$", r'\1 = "plain"', text, flags=re.M)
         (clean / f.name).write_text(text)
     hostile_out = get_renderer(target).render(compile_policy(load_catalogue(HOSTILE), _site()))
     clean_out = get_renderer(target).render(compile_policy(load_catalogue(clean), _site()))
     strip = re.compile(r'"[^"\n]*"')  # compare with comments blanked
     for h, c in zip(hostile_out, clean_out, strict=True):
-        assert [strip.sub('""', s) for s in _statements(h.text)] == \
-               [strip.sub('""', s) for s in _statements(c.text)]
+        assert [strip.sub('""', s) for s in _statements(h.text)] == [
+            strip.sub('""', s) for s in _statements(c.text)
+        ]
 
 
 @pytest.mark.kernel

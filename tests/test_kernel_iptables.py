@@ -25,6 +25,7 @@ from kernel_lab import (  # noqa: F401 - kernel_lab is the fixture ipt_lab build
     scratch_netns,
     skip_reason,
 )
+
 from nhn_appliance.render.escape import comment
 
 pytestmark = pytest.mark.kernel

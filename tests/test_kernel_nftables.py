@@ -55,19 +55,33 @@ def test_set_counters_attribute_flows_to_their_rules(nft_lab: KernelLab) -> None
         (Case("udp", "203.0.113.31", 5060, ACCEPT), 3, "site_svc4", (hn, join, "udp", "5060")),
         # Join and remote support both open tcp 443 on .30; Join is first
         (Case("tcp", "203.0.113.30", 443, ACCEPT), 1, "site_svc4", (hn, join, "tcp", "443")),
-        (Case("tcp", "203.0.113.30", 8041, ACCEPT), 2, "site_svc4",
-         (hn, "203.0.113.30", "tcp", "8041")),
+        (
+            Case("tcp", "203.0.113.30", 8041, ACCEPT),
+            2,
+            "site_svc4",
+            (hn, "203.0.113.30", "tcp", "8041"),
+        ),
         (Case("tcp", "203.0.113.121", 443, REJECT), 2, "site_rej_any4", (hn, "203.0.113.121")),
-        (Case("tcp", "203.0.113.122", 9100, REJECT), 1, "site_rej_svc4",
-         (hn, "203.0.113.120/30", "tcp", "9100")),
+        (
+            Case("tcp", "203.0.113.122", 9100, REJECT),
+            1,
+            "site_rej_svc4",
+            (hn, "203.0.113.120/30", "tcp", "9100"),
+        ),
         # in both rejects: the one for every protocol is looked up first
         (Case("tcp", "203.0.113.121", 9100, REJECT), 1, "site_rej_any4", (hn, "203.0.113.121")),
-        (Case("udp", "203.0.113.200", 53, ACCEPT, src=PROFILE4), 1,
-         "p_fjernhjelp_leverandor_svc4", (inet, "0.0.0.0/0", "udp", "53")),
+        (
+            Case("udp", "203.0.113.200", 53, ACCEPT, src=PROFILE4),
+            1,
+            "p_fjernhjelp_leverandor_svc4",
+            (inet, "0.0.0.0/0", "udp", "53"),
+        ),
     ]
     names = sorted({s for _, _, s, _ in sent})
-    before = {name: {(e.key, e.comment): e.packets for e in nft_set_elements(nft_lab, name)}
-              for name in names}
+    before = {
+        name: {(e.key, e.comment): e.packets for e in nft_set_elements(nft_lab, name)}
+        for name in names
+    }
     for case, times, _, _ in sent:
         for _ in range(times):
             assert nft_lab.kernel(case) == case.expect, case.id
@@ -87,7 +101,8 @@ def test_set_counters_attribute_flows_to_their_rules(nft_lab: KernelLab) -> None
     for case, _, name, key in sent:
         rule = nft_lab.explain(case).rule
         assert rule is not None and comments[(name, key)].split()[0] == rule.id, (
-            f"{case.id}: counted on {comments[(name, key)]!r}, explain says {rule and rule.id}")
+            f"{case.id}: counted on {comments[(name, key)]!r}, explain says {rule and rule.id}"
+        )
 
 
 def test_default_site_passes_nft_check(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from kernel_lab import (  # noqa: F401 - kernel_lab is the fixture nft_lab build
     KernelLab,
     kernel_lab,
 )
+
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.model import ALL_PORTS, Action, Proto
 
@@ -74,8 +75,18 @@ def _aims() -> list[Aim]:
                         continue
                     for proto, ranges in ep.flows:
                         for p in ("tcp", "udp") if proto == Proto.ANY else (proto.value,):
-                            out.extend(Aim(profile, net, max(first, lo_net), min(last, hi_net),
-                                           p, max(r.lo, 1), r.hi) for r in ranges or ALL_PORTS)
+                            out.extend(
+                                Aim(
+                                    profile,
+                                    net,
+                                    max(first, lo_net),
+                                    min(last, hi_net),
+                                    p,
+                                    max(r.lo, 1),
+                                    r.hi,
+                                )
+                                for r in ranges or ALL_PORTS
+                            )
     return out
 
 
@@ -94,8 +105,9 @@ def _near(lo: int, hi: int, floor: int, ceil: int) -> st.SearchStrategy[int]:
 def aimed(draw: st.DrawFn, aims: list[Aim]) -> tuple[str, str, int]:
     """A flow at, beside or inside one of ``aims``; now and then the other protocol."""
     aim = draw(st.sampled_from(aims))
-    dst = draw(_near(aim.first, aim.last, int(aim.net.network_address),
-                     int(aim.net.broadcast_address)))
+    dst = draw(
+        _near(aim.first, aim.last, int(aim.net.network_address), int(aim.net.broadcast_address))
+    )
     proto = aim.proto if draw(st.integers(0, 3)) else draw(st.sampled_from(("tcp", "udp")))
     return proto, str(type(aim.net.network_address)(dst)), draw(_near(aim.lo, aim.hi, 1, 65535))
 
@@ -105,8 +117,11 @@ def anywhere(draw: st.DrawFn) -> tuple[str, str, int]:
     """A flow to any lab address (IPv6: the low 16 bits, where the rules are)."""
     net = draw(st.sampled_from(NETS))
     offset = draw(st.integers(0, min(net.num_addresses, 2**16) - 1))
-    return draw(st.sampled_from(("tcp", "udp"))), str(net.network_address + offset), \
-        draw(st.integers(1, 65535))
+    return (
+        draw(st.sampled_from(("tcp", "udp"))),
+        str(net.network_address + offset),
+        draw(st.integers(1, 65535)),
+    )
 
 
 @st.composite
@@ -136,8 +151,13 @@ SEEN: Counter[str] = Counter()  #: verdicts the property test met, for the check
 # removing any one of them should be caught. Deleting each element in turn,
 # 150 flows caught about a quarter of the deletions the lab can observe,
 # 1000 flows about three quarters; a flow takes ~6 ms here.
-@settings(max_examples=1000, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=1000,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(flow=flows())
 def test_kernel_verdict_is_explains(nft_lab: KernelLab, flow: tuple[str, str, int, str]) -> None:
     proto, dst, port, src = flow

@@ -16,9 +16,9 @@ import struct
 import time
 from pathlib import Path
 
+import netns
 import pytest
 
-import netns
 from nhn_appliance.inputs import load_inputs
 from nhn_appliance.policy.explain import Flow, explain
 from nhn_appliance.render import get_renderer
@@ -31,20 +31,20 @@ ETH_P_ALL = 0x0003
 
 # (proto, dst, port, the uplink it leaves by, expected DSCP)
 FLOWS = [
-    ("tcp", "203.0.113.10", 5060, "hn", 46),      # sanntid: first rule wins the overlap
-    ("tcp", "203.0.113.11", 5060, "hn", 24),      # signalering (outside sanntid's host)
-    ("tcp", "203.0.113.10", 443, "hn", 24),       # signalering
-    ("udp", "203.0.113.10", 3478, "hn", 24),      # signalering, udp
+    ("tcp", "203.0.113.10", 5060, "hn", 46),  # sanntid: first rule wins the overlap
+    ("tcp", "203.0.113.11", 5060, "hn", 24),  # signalering (outside sanntid's host)
+    ("tcp", "203.0.113.10", 443, "hn", 24),  # signalering
+    ("udp", "203.0.113.10", 3478, "hn", 24),  # signalering, udp
     ("tcp", "203.0.113.10", 3478, "hn", PRESET),  # tcp on a udp-only port: not classified
-    ("udp", "203.0.113.10", 40000, "hn", 34),     # interaktiv-video, range start
-    ("udp", "203.0.113.10", 49999, "hn", 34),     # range end
+    ("udp", "203.0.113.10", 40000, "hn", 34),  # interaktiv-video, range start
+    ("udp", "203.0.113.10", 49999, "hn", 34),  # range end
     ("udp", "203.0.113.10", 50000, "hn", PRESET),  # just past the range
-    ("udp", "203.0.113.70", 9, "hn", 26),         # any-protocol rule, udp
-    ("tcp", "203.0.113.79", 22, "hn", 26),        # any-protocol rule, last address
-    ("tcp", "203.0.113.80", 22, "hn", PRESET),    # just past the /28
+    ("udp", "203.0.113.70", 9, "hn", 26),  # any-protocol rule, udp
+    ("tcp", "203.0.113.79", 22, "hn", 26),  # any-protocol rule, last address
+    ("tcp", "203.0.113.80", 22, "hn", PRESET),  # just past the /28
     ("udp", "203.0.113.200", 50500, "inet", 34),  # internet uplink
     ("udp", "203.0.113.201", 50500, "inet", PRESET),
-    ("tcp", "2001:db8:a::10", 443, "hn", 26),     # IPv6
+    ("tcp", "2001:db8:a::10", 443, "hn", 26),  # IPv6
     ("tcp", "2001:db8:a::11", 443, "hn", PRESET),
 ]
 
@@ -65,7 +65,9 @@ def router(request, tmp_path_factory):
         pytest.skip(reason)
     tmp = tmp_path_factory.mktemp(backend)
     with netns.RouterLab() as lab:
-        inputs = load_inputs(str(_lab_site(lab, tmp)), str(CASE / "rules"), str(tmp / "none.pins.json"))
+        inputs = load_inputs(
+            str(_lab_site(lab, tmp)), str(CASE / "rules"), str(tmp / "none.pins.json")
+        )
         policy = inputs.policy()
         for art in get_renderer(backend).render(policy):
             path = tmp / art.name
@@ -110,7 +112,9 @@ def _send(lab, proto: str, dst: str, port: int) -> None:
         sock.close()
 
 
-def _dscp_seen(sock: socket.socket, proto: str, dst: str, port: int, limit: float = 1.0) -> int | None:
+def _dscp_seen(
+    sock: socket.socket, proto: str, dst: str, port: int, limit: float = 1.0
+) -> int | None:
     """DSCP of the first frame to (dst, port, proto), or None within ``limit`` seconds."""
     want = ipaddress.ip_address(dst).packed
     number = 6 if proto == "tcp" else 17
@@ -129,13 +133,18 @@ def _dscp_seen(sock: socket.socket, proto: str, dst: str, port: int, limit: floa
             nxt, daddr, l4 = frame[20], frame[38:54], 54
         else:
             continue
-        if nxt == number and daddr == want and struct.unpack("!H", frame[l4 + 2:l4 + 4])[0] == port:
+        if (
+            nxt == number
+            and daddr == want
+            and struct.unpack("!H", frame[l4 + 2 : l4 + 4])[0] == port
+        ):
             return tos >> 2
     return None
 
 
-@pytest.mark.parametrize("proto,dst,port,role,dscp", FLOWS,
-                         ids=[f"{p}-{d}-{n}" for p, d, n, _, _ in FLOWS])
+@pytest.mark.parametrize(
+    "proto,dst,port,role,dscp", FLOWS, ids=[f"{p}-{d}-{n}" for p, d, n, _, _ in FLOWS]
+)
 def test_packet_leaves_with_its_class_dscp(router, proto, dst, port, role, dscp) -> None:
     lab, policy = router
     verdict = explain(policy, Flow.parse(proto, dst, port))

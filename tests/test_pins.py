@@ -11,12 +11,10 @@ from pathlib import Path
 import pytest
 
 import nhn_appliance.outputs as outputs_mod
-from nhn_appliance.errors import UsageError
+from nhn_appliance.cli import main
+from nhn_appliance.errors import StateError, UsageError
 from nhn_appliance.policy.model import Pin
 from nhn_appliance.policy.pins import SCHEMA, pin_age_days, read_pins, state_path_for, write_pins
-
-from nhn_appliance.cli import main
-from nhn_appliance.errors import StateError
 
 UNIT = Path(__file__).parent / "cases" / "unit"
 

@@ -15,9 +15,9 @@ import struct
 import threading
 import time
 
+import netns
 import pytest
 
-import netns
 from nhn_appliance.probes.model import Check, Status
 from nhn_appliance.probes.runner import ProbeContext, run_all, run_one
 
@@ -57,11 +57,19 @@ def lab(tmp_path_factory):
                 s.bind((addr, 9000))
                 s.listen(16)
                 listeners.append(s)
-        dns = netns.DnsmasqServer(lab.ns["hn"], RESOLVER, host_records=[
-            "hjelp.nhn.test,203.0.113.22,2001:db8:a::22", "ntp.nhn.test,203.0.113.123"]).start()
+        dns = netns.DnsmasqServer(
+            lab.ns["hn"],
+            RESOLVER,
+            host_records=[
+                "hjelp.nhn.test,203.0.113.22,2001:db8:a::22",
+                "ntp.nhn.test,203.0.113.123",
+            ],
+        ).start()
         conf = tmp / "chrony.conf"
-        conf.write_text(f"local stratum 8\nallow 198.51.100.0/24\nport 123\nbindaddress 203.0.113.123\n"
-                        f"cmdport 0\nbindcmdaddress /\npidfile {tmp}/chronyd.pid\n")
+        conf.write_text(
+            f"local stratum 8\nallow 198.51.100.0/24\nport 123\nbindaddress 203.0.113.123\n"
+            f"cmdport 0\nbindcmdaddress /\npidfile {tmp}/chronyd.pid\n"
+        )
         lab.popen("hn", ["chronyd", "-d", "-x", "-u", "root", "-f", str(conf)], tmp / "chrony.log")
         fast = _fake_ntp_server(lab, "203.0.113.125", ahead=45.0)
         _wait_ntp(lab, "203.0.113.123")
@@ -90,8 +98,23 @@ def _fake_ntp_server(lab, address: str, ahead: float) -> threading.Event:
                 continue
             now = time.time() + ahead + 2208988800  # NTP era
             secs, frac = int(now), int((now % 1) * 2**32)
-            reply = struct.pack("!BBbb11I", (0 << 6) | (3 << 3) | 4, 2, 6, -20, 0, 0, 0x4C4F434C,
-                                secs, frac, *struct.unpack("!II", data[40:48]), secs, frac, secs, frac)
+            reply = struct.pack(
+                "!BBbb11I",
+                (0 << 6) | (3 << 3) | 4,
+                2,
+                6,
+                -20,
+                0,
+                0,
+                0x4C4F434C,
+                secs,
+                frac,
+                *struct.unpack("!II", data[40:48]),
+                secs,
+                frac,
+                secs,
+                frac,
+            )
             sock.sendto(reply, peer)
         sock.close()
 
@@ -118,21 +141,31 @@ def _run(lab, check: Check, timeout: float = 1.0):
 
 
 def _tcp(address: str, port: int) -> Check:
-    return Check(f"tcp:{address}:{port}", "tcp", f"{address}:{port}", "test", "test", "open",
-                 {"address": address, "port": port})
+    return Check(
+        f"tcp:{address}:{port}",
+        "tcp",
+        f"{address}:{port}",
+        "test",
+        "test",
+        "open",
+        {"address": address, "port": port},
+    )
 
 
-@pytest.mark.parametrize("address,port,status,reason", [
-    (FAR, 9000, Status.OK, "open"),
-    (FAR, 9004, Status.FAIL, "refused"),  # no listener: the far kernel resets
-    (FAR, 9002, Status.FAIL, "refused"),  # the router resets
-    (FAR, 9003, Status.FAIL, "icmp-admin-prohibited"),
-    (FAR, 9001, Status.FAIL, "timeout"),
-    (FAR6, 9000, Status.OK, "open"),
-    (FAR6, 9003, Status.FAIL, "icmp-admin-prohibited"),
-    (FAR6, 9001, Status.FAIL, "timeout"),
-    ("203.0.113.250", 9000, Status.FAIL, "refused"),  # via the internet uplink, no listener
-])
+@pytest.mark.parametrize(
+    "address,port,status,reason",
+    [
+        (FAR, 9000, Status.OK, "open"),
+        (FAR, 9004, Status.FAIL, "refused"),  # no listener: the far kernel resets
+        (FAR, 9002, Status.FAIL, "refused"),  # the router resets
+        (FAR, 9003, Status.FAIL, "icmp-admin-prohibited"),
+        (FAR, 9001, Status.FAIL, "timeout"),
+        (FAR6, 9000, Status.OK, "open"),
+        (FAR6, 9003, Status.FAIL, "icmp-admin-prohibited"),
+        (FAR6, 9001, Status.FAIL, "timeout"),
+        ("203.0.113.250", 9000, Status.FAIL, "refused"),  # via the internet uplink, no listener
+    ],
+)
 def test_tcp_classification_comes_from_the_kernel(lab, address, port, status, reason) -> None:
     result = _run(lab, _tcp(address, port), timeout=0.6)
     assert (result.status, result.reason) == (status, reason), result
@@ -146,18 +179,28 @@ def test_tcp_classification_comes_from_the_kernel(lab, address, port, status, re
 
 
 def _dns(name: str, resolver: str = RESOLVER, expect=()) -> Check:
-    return Check(f"dns:{name}", "dns", name, "test", "test", "resolves",
-                 {"name": name, "resolver": resolver, "port": 53, "expect": list(expect)})
+    return Check(
+        f"dns:{name}",
+        "dns",
+        name,
+        "test",
+        "test",
+        "resolves",
+        {"name": name, "resolver": resolver, "port": 53, "expect": list(expect)},
+    )
 
 
-@pytest.mark.parametrize("name,resolver,expect,status,reason", [
-    ("hjelp.nhn.test", RESOLVER, ["203.0.113.22"], Status.OK, "ok"),
-    ("hjelp.nhn.test", RESOLVER, [], Status.OK, "ok"),
-    ("hjelp.nhn.test", RESOLVER, ["203.0.113.99"], Status.WARN, "answer-differs"),
-    ("mangler.nhn.test", RESOLVER, [], Status.FAIL, "nxdomain"),
-    ("hjelp.nhn.test", "203.0.113.53", [], Status.FAIL, "timeout"),  # the router drops it
-    ("hjelp.nhn.test", "203.0.113.54", [], Status.FAIL, "refused"),  # no DNS server there
-])
+@pytest.mark.parametrize(
+    "name,resolver,expect,status,reason",
+    [
+        ("hjelp.nhn.test", RESOLVER, ["203.0.113.22"], Status.OK, "ok"),
+        ("hjelp.nhn.test", RESOLVER, [], Status.OK, "ok"),
+        ("hjelp.nhn.test", RESOLVER, ["203.0.113.99"], Status.WARN, "answer-differs"),
+        ("mangler.nhn.test", RESOLVER, [], Status.FAIL, "nxdomain"),
+        ("hjelp.nhn.test", "203.0.113.53", [], Status.FAIL, "timeout"),  # the router drops it
+        ("hjelp.nhn.test", "203.0.113.54", [], Status.FAIL, "refused"),  # no DNS server there
+    ],
+)
 def test_dns_against_dnsmasq(lab, name, resolver, expect, status, reason) -> None:
     result = _run(lab, _dns(name, resolver, expect), timeout=0.6)
     assert (result.status, result.reason) == (status, reason), result
@@ -167,8 +210,15 @@ def test_dns_against_dnsmasq(lab, name, resolver, expect, status, reason) -> Non
 
 
 def _ntp(address: str) -> Check:
-    return Check(f"ntp:{address}", "ntp", address, "ntp", "002:486", "offset under 1 s",
-                 {"address": address, "port": 123})
+    return Check(
+        f"ntp:{address}",
+        "ntp",
+        address,
+        "ntp",
+        "002:486",
+        "offset under 1 s",
+        {"address": address, "port": 123},
+    )
 
 
 def test_ntp_against_chrony(lab) -> None:
@@ -191,8 +241,17 @@ def test_ntp_silent_server_times_out(lab) -> None:
 
 def test_silent_checks_run_concurrently_within_one_timeout(lab) -> None:
     checks = [
-        Check(f"tcp:{i}", "tcp", "x", "t", "t", "open", {"address": f"203.0.113.{60 + i}", "port": 9001})
-        for i in range(40)]
+        Check(
+            f"tcp:{i}",
+            "tcp",
+            "x",
+            "t",
+            "t",
+            "open",
+            {"address": f"203.0.113.{60 + i}", "port": 9001},
+        )
+        for i in range(40)
+    ]
     start = time.monotonic()
     with netns.netns(lab.ns["site"]):
         results = asyncio.run(run_all(checks, ProbeContext(timeout=0.5), concurrency=64))
@@ -201,10 +260,22 @@ def test_silent_checks_run_concurrently_within_one_timeout(lab) -> None:
 
 
 def test_global_deadline_leaves_a_result_for_every_check(lab) -> None:
-    checks = [Check(f"tcp:{i}", "tcp", "x", "t", "t", "open", {"address": f"203.0.113.{60 + i}", "port": 9001})
-              for i in range(6)]
+    checks = [
+        Check(
+            f"tcp:{i}",
+            "tcp",
+            "x",
+            "t",
+            "t",
+            "open",
+            {"address": f"203.0.113.{60 + i}", "port": 9001},
+        )
+        for i in range(6)
+    ]
     with netns.netns(lab.ns["site"]):
-        results = asyncio.run(run_all(checks, ProbeContext(timeout=2.0), concurrency=2, deadline=0.3))
+        results = asyncio.run(
+            run_all(checks, ProbeContext(timeout=2.0), concurrency=2, deadline=0.3)
+        )
     assert len(results) == 6
     assert {r.reason for r in results} == {"deadline"}
     assert {r.status for r in results} == {Status.SKIPPED}

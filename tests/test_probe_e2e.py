@@ -18,9 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import netns
+import pytest
 
 CASE = Path(__file__).parent / "cases" / "probes"
 RESOLVER = "198.51.100.130"
@@ -28,16 +27,27 @@ pytestmark = pytest.mark.kernel
 
 
 def _site(lab, tmp: Path, name: str, services: list[str]) -> Path:
-    text = (CASE / "site.toml").read_text().format(
-        lan=lab.if_lan, hn=lab.if_hn, inet=lab.if_inet, services=", ".join(f'"{s}"' for s in services))
+    text = (
+        (CASE / "site.toml")
+        .read_text()
+        .format(
+            lan=lab.if_lan,
+            hn=lab.if_hn,
+            inet=lab.if_inet,
+            services=", ".join(f'"{s}"' for s in services),
+        )
+    )
     path = tmp / f"{name}.toml"
     path.write_text(text)
     return path
 
 
 def _cli(lab, *args: str, **kw) -> subprocess.CompletedProcess:
-    return netns.run_in(lab.ns["site"], [sys.executable, "-m", "nhn_appliance.cli", "--rules",
-                                         str(CASE / "rules"), *args], **kw)
+    return netns.run_in(
+        lab.ns["site"],
+        [sys.executable, "-m", "nhn_appliance.cli", "--rules", str(CASE / "rules"), *args],
+        **kw,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +61,25 @@ def lab(tmp_path_factory):
     with netns.RouterLab() as lab:
         router_site = _site(lab, tmp, "router", ["fjern", "dns"])
         rules = tmp / "router.nft"
-        proc = subprocess.run([sys.executable, "-m", "nhn_appliance.cli", "--rules", str(CASE / "rules"),
-                               "--site", str(router_site), "render", "-t", "nftables", "-o", str(rules)],
-                              capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "nhn_appliance.cli",
+                "--rules",
+                str(CASE / "rules"),
+                "--site",
+                str(router_site),
+                "render",
+                "-t",
+                "nftables",
+                "-o",
+                str(rules),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode == 0, proc.stderr
         assert netns.run_in(lab.ns["rtr"], ["nft", "-f", str(rules)]).returncode == 0
         listeners = []
@@ -61,7 +87,9 @@ def lab(tmp_path_factory):
             for port in (443, 8041):
                 s = socket.create_server(("203.0.113.20", port))
                 listeners.append(s)
-        dns = netns.DnsmasqServer(lab.ns["hn"], RESOLVER, host_records=["proxy.nhn.test,203.0.113.80"]).start()
+        dns = netns.DnsmasqServer(
+            lab.ns["hn"], RESOLVER, host_records=["proxy.nhn.test,203.0.113.80"]
+        ).start()
         try:
             yield lab, tmp
         finally:
@@ -87,8 +115,12 @@ def test_probe_finds_open_blocked_and_unverifiable(lab) -> None:
     assert got["tcp:203.0.113.40:1720"] == ("fail", "icmp-admin-prohibited")
     assert got["dns:proxy.nhn.test@198.51.100.130"] == ("ok", "ok")
     notes = [r for r in doc["results"] if r["kind"] == "note"]
-    assert {r["status"] for r in notes} == {"skipped"} and {r["reason"] for r in notes} == {"not-verifiable"}
-    assert any("40000-49999" in r["detail"] for r in notes)  # the UDP media range is said to be unverified
+    assert {r["status"] for r in notes} == {"skipped"} and {r["reason"] for r in notes} == {
+        "not-verifiable"
+    }
+    assert any(
+        "40000-49999" in r["detail"] for r in notes
+    )  # the UDP media range is said to be unverified
     # the terminal summary names the services and the failing check
     assert "FAIL  video" in proc.stdout and "ok    fjern" in proc.stdout
     assert "icmp-admin-prohibited" in proc.stdout
@@ -97,7 +129,19 @@ def test_probe_finds_open_blocked_and_unverifiable(lab) -> None:
 def test_probe_json_stream_and_narrowing(lab) -> None:
     lab, tmp = lab
     site = _site(lab, tmp, "probe", ["fjern", "video", "navn"])
-    proc = _cli(lab, "--site", str(site), "probe", "--service", "fjern", "--only", "tcp", "--json", "-o", str(tmp / "f.json"))
+    proc = _cli(
+        lab,
+        "--site",
+        str(site),
+        "probe",
+        "--service",
+        "fjern",
+        "--only",
+        "tcp",
+        "--json",
+        "-o",
+        str(tmp / "f.json"),
+    )
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert {r["service"] for r in lines} == {"fjern"} and len(lines) == 2
@@ -109,12 +153,35 @@ def test_ctrl_c_still_writes_what_was_measured(lab) -> None:
     site = _site(lab, tmp, "probe", ["fjern", "video", "navn"])
     out = tmp / "interrupted.json"
     # dropped targets: a 5 s timeout keeps the run busy until SIGINT arrives
-    netns.nft(lab.ns["rtr"], "table inet hold {\n chain f {\n type filter hook forward priority -10; "
-                             "policy accept;\n ip daddr 203.0.113.20 drop\n }\n}\n")
+    netns.nft(
+        lab.ns["rtr"],
+        "table inet hold {\n chain f {\n type filter hook forward priority -10; "
+        "policy accept;\n ip daddr 203.0.113.20 drop\n }\n}\n",
+    )
     try:
-        proc = subprocess.Popen(["ip", "netns", "exec", lab.ns["site"], sys.executable, "-m", "nhn_appliance.cli",
-                                 "--rules", str(CASE / "rules"), "--site", str(site), "probe", "--timeout", "5",
-                                 "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                "ip",
+                "netns",
+                "exec",
+                lab.ns["site"],
+                sys.executable,
+                "-m",
+                "nhn_appliance.cli",
+                "--rules",
+                str(CASE / "rules"),
+                "--site",
+                str(site),
+                "probe",
+                "--timeout",
+                "5",
+                "-o",
+                str(out),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(1.5)
         start = time.monotonic()
         proc.send_signal(signal.SIGINT)
@@ -138,15 +205,33 @@ def test_project_rendered_drop_reads_as_timeout(lab) -> None:
     drop_site = tmp / "router-drop.toml"
     drop_site.write_text(text.replace('blocked_action = "reject"', 'blocked_action = "drop"'))
     rules = tmp / "router-drop.nft"
-    proc = subprocess.run([sys.executable, "-m", "nhn_appliance.cli", "--rules", str(CASE / "rules"),
-                           "--site", str(drop_site), "render", "-t", "nftables", "-o", str(rules)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nhn_appliance.cli",
+            "--rules",
+            str(CASE / "rules"),
+            "--site",
+            str(drop_site),
+            "render",
+            "-t",
+            "nftables",
+            "-o",
+            str(rules),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and "reject" not in rules.read_text().split("chain site", 1)[1]
     assert netns.run_in(lab.ns["rtr"], ["nft", "-f", str(rules)]).returncode == 0
     try:
         site = _site(lab, tmp, "probe", ["fjern", "video", "navn"])
         out = tmp / "drop.json"
-        proc = _cli(lab, "--site", str(site), "probe", "--only", "tcp", "--timeout", "0.5", "-o", str(out))
+        proc = _cli(
+            lab, "--site", str(site), "probe", "--only", "tcp", "--timeout", "0.5", "-o", str(out)
+        )
         assert proc.returncode == 1
         got = {r["id"]: (r["status"], r["reason"]) for r in json.loads(out.read_text())["results"]}
         assert got["tcp:203.0.113.40:1720"] == ("fail", "timeout")

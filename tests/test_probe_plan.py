@@ -27,6 +27,7 @@ REPO = Path(__file__).parent.parent
 @pytest.fixture(autouse=True)
 def no_sockets(monkeypatch):
     """The plan names real NHN targets: prove that planning opens no socket at all."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("a plan test tried to open a socket")
 
@@ -36,7 +37,9 @@ def no_sockets(monkeypatch):
 
 @pytest.fixture(scope="module")
 def default():
-    inputs = load_inputs(str(REPO / "appliance.toml"), None, str(REPO / "tests/cases/pins/default.pins.json"))
+    inputs = load_inputs(
+        str(REPO / "appliance.toml"), None, str(REPO / "tests/cases/pins/default.pins.json")
+    )
     return inputs, inputs.policy()
 
 
@@ -53,7 +56,9 @@ def test_every_address_probed_is_in_the_policy_or_the_site(default) -> None:
         if check.kind in ("ntp", "note") or address is None:
             continue
         ip = parse_ip(address)
-        assert any(s.family == ip.family and s.first <= ip.first <= s.last for s in allowed), check.id
+        assert any(s.family == ip.family and s.first <= ip.first <= s.last for s in allowed), (
+            check.id
+        )
     resolvers = {c.params["resolver"] for c in _plan(default) if c.kind == "dns"}
     assert resolvers == set(inputs.site.resolvers)
 
@@ -72,7 +77,19 @@ def test_ranges_are_represented_not_swept(default) -> None:
 
 def test_plan_has_every_kind_the_catalogue_calls_for(default) -> None:
     kinds = Counter(c.kind for c in _plan(default))
-    for kind in ("tcp", "dns", "sip", "stun", "tls", "ntp", "pac", "proxy", "path", "sniff", "note"):
+    for kind in (
+        "tcp",
+        "dns",
+        "sip",
+        "stun",
+        "tls",
+        "ntp",
+        "pac",
+        "proxy",
+        "path",
+        "sniff",
+        "note",
+    ):
         assert kinds[kind] >= 1, kind
     checks = {c.id: c for c in _plan(default)}
     assert checks["stun:91.186.67.134:3478"].service == "cma"
@@ -80,7 +97,10 @@ def test_plan_has_every_kind_the_catalogue_calls_for(default) -> None:
     assert checks["sip-tcp:91.186.92.28:5060"].params["transport"] == "tcp"
     assert checks["tls:hjelp.nhn.no@91.186.66.22"].params["sni"] == "hjelp.nhn.no"
     assert checks["sniff:betalingsterminal"].params == {
-        "good": ["193.214.20.211"], "bad": ["91.102.24.142"], "seconds": 3.0}
+        "good": ["193.214.20.211"],
+        "bad": ["91.102.24.142"],
+        "seconds": 3.0,
+    }
     # pinned names carry their expected answer
     assert checks["dns:sikker.proxy.nhn.no@192.168.10.1"].params["expect"] == ["185.84.36.241"]
     # a CIDR is probed at its first host, not its network address
@@ -105,14 +125,17 @@ def test_plan_is_deterministic(default) -> None:
     assert [c.id for c in _plan(default)] == [c.id for c in _plan(default)]
 
 
-@pytest.mark.parametrize("exc,code", [
-    (ConnectionRefusedError(errno.ECONNREFUSED, "x"), "refused"),
-    (TimeoutError(), "timeout"),
-    (socket.timeout(), "timeout"),
-    (OSError(errno.EHOSTUNREACH, "x"), "icmp-host-unreachable"),
-    (PermissionError(errno.EACCES, "x"), "icmp-admin-prohibited"),
-    (OSError(errno.ENETUNREACH, "x"), "network-unreachable"),
-])
+@pytest.mark.parametrize(
+    "exc,code",
+    [
+        (ConnectionRefusedError(errno.ECONNREFUSED, "x"), "refused"),
+        (TimeoutError(), "timeout"),
+        (TimeoutError(), "timeout"),
+        (OSError(errno.EHOSTUNREACH, "x"), "icmp-host-unreachable"),
+        (PermissionError(errno.EACCES, "x"), "icmp-admin-prohibited"),
+        (OSError(errno.ENETUNREACH, "x"), "network-unreachable"),
+    ],
+)
 def test_classify_maps_to_the_closed_vocabulary(exc, code) -> None:
     assert classify(exc) == code and code in REASONS
 
@@ -123,10 +146,18 @@ def test_unknown_errors_stay_visible() -> None:
 
 
 def test_document_is_versioned_and_written_whole(tmp_path: Path) -> None:
-    check = Check("tcp:x", "tcp", "203.0.113.1:443", "join", "002:371", "open", {"address": "203.0.113.1"})
+    check = Check(
+        "tcp:x", "tcp", "203.0.113.1:443", "join", "002:371", "open", {"address": "203.0.113.1"}
+    )
     res = Result.of(check, Status.FAIL, "timeout", "no answer", address="203.0.113.1")
-    doc = document.build("site", "site.toml", 1_700_000_000.0, 1_700_000_002.5, [res],
-                         host={"hostname": "h", "addresses": [], "gateways": [], "resolvers": []})
+    doc = document.build(
+        "site",
+        "site.toml",
+        1_700_000_000.0,
+        1_700_000_002.5,
+        [res],
+        host={"hostname": "h", "addresses": [], "gateways": [], "resolvers": []},
+    )
     assert doc["schema"] == document.SCHEMA and doc["runtime_s"] == 2.5
     assert doc["started_at"] == "2023-11-14T22:13:20.000Z" and doc["summary"] == {"fail": 1}
     path = tmp_path / "out.json"
@@ -145,14 +176,42 @@ def test_host_info_reads_this_host() -> None:
 def test_pac_answer_leads_to_a_connect_check_at_the_proxy_it_chose() -> None:
     from nhn_appliance.probe_cli import _pac_followups
 
-    pac_check = Check("pac:u", "pac", "http://config.nhn.test/kunde.pac", "proxy", "002:530", "answers",
-                      {"url": "http://config.nhn.test/kunde.pac"})
-    pac = Result.of(pac_check, Status.OK, "answered", "", urls=[
-        {"url": "https://www.helsenorge.test/", "answer": "PROXY 203.0.113.80:8080; DIRECT",
-         "proxies": [{"type": "PROXY", "host": "203.0.113.80", "port": 8080}, {"type": "DIRECT"}]}])
-    direct = Result.of(pac_check, Status.OK, "answered", "", urls=[
-        {"url": "http://intranet/", "answer": "DIRECT", "proxies": [{"type": "DIRECT"}]}])
+    pac_check = Check(
+        "pac:u",
+        "pac",
+        "http://config.nhn.test/kunde.pac",
+        "proxy",
+        "002:530",
+        "answers",
+        {"url": "http://config.nhn.test/kunde.pac"},
+    )
+    pac = Result.of(
+        pac_check,
+        Status.OK,
+        "answered",
+        "",
+        urls=[
+            {
+                "url": "https://www.helsenorge.test/",
+                "answer": "PROXY 203.0.113.80:8080; DIRECT",
+                "proxies": [
+                    {"type": "PROXY", "host": "203.0.113.80", "port": 8080},
+                    {"type": "DIRECT"},
+                ],
+            }
+        ],
+    )
+    direct = Result.of(
+        pac_check,
+        Status.OK,
+        "answered",
+        "",
+        urls=[{"url": "http://intranet/", "answer": "DIRECT", "proxies": [{"type": "DIRECT"}]}],
+    )
     follow = _pac_followups([pac])
     assert len(follow) == 1 and follow[0].kind == "proxy"
-    assert follow[0].params == {"proxy": "203.0.113.80:8080", "connect_to": "www.helsenorge.test:443"}
+    assert follow[0].params == {
+        "proxy": "203.0.113.80:8080",
+        "connect_to": "www.helsenorge.test:443",
+    }
     assert _pac_followups([direct]) == []

@@ -17,9 +17,9 @@ import threading
 import time
 from collections.abc import Iterator
 
+import netns as nn
 import pytest
 
-import netns as nn
 from nhn_appliance.probes import proxy
 from nhn_appliance.probes.model import Check, Result, Status
 from nhn_appliance.probes.runner import ProbeContext
@@ -87,8 +87,9 @@ def _wait_tcp(ns: str, ip: str, port: int) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[nn.RouterLab]:
-    reason = nn.root_ok() or next((f"{tool} is not installed" for tool in ("tinyproxy", "dnsmasq")
-                                   if not nn.have(tool)), None)
+    reason = nn.root_ok() or next(
+        (f"{tool} is not installed" for tool in ("tinyproxy", "dnsmasq") if not nn.have(tool)), None
+    )
     if reason:
         pytest.skip(reason)
     tmp = tmp_path_factory.mktemp("proxy")
@@ -111,8 +112,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[nn.RouterLab]:
 
 
 def _probe(lab: nn.RouterLab, timeout: float = 2.0, **params: object) -> tuple[Result, float]:
-    check = Check("proxy-1", "proxy", str(params.get("proxy")), "proxy", "test", "answered",
-                  dict(params))
+    check = Check(
+        "proxy-1", "proxy", str(params.get("proxy")), "proxy", "test", "answered", dict(params)
+    )
     ctx = ProbeContext(timeout=timeout, resolvers=(RESOLVER,))
     start = time.monotonic()
     with nn.netns(lab.ns["site"]):
@@ -184,8 +186,13 @@ def test_407_names_the_scheme_only(lab: nn.RouterLab) -> None:
 
 
 def test_wrong_credentials_get_407_and_never_appear_in_the_result(lab: nn.RouterLab) -> None:
-    res, _ = _probe(lab, proxy=f"{AUTH}:8080", connect_to=f"{TARGET}:7001",
-                    username=USER, password="feil-passord")
+    res, _ = _probe(
+        lab,
+        proxy=f"{AUTH}:8080",
+        connect_to=f"{TARGET}:7001",
+        username=USER,
+        password="feil-passord",
+    )
     assert (res.status, res.reason) == (Status.FAIL, "proxy-status-407"), res.as_dict()
     assert "not accepted" in res.detail and res.evidence["credentials_sent"] is True
     assert "Proxy-Authorization" in res.evidence["request_headers"]
@@ -193,21 +200,32 @@ def test_wrong_credentials_get_407_and_never_appear_in_the_result(lab: nn.Router
 
 
 def test_right_credentials_open_the_tunnel_and_never_appear_in_the_result(
-        lab: nn.RouterLab) -> None:
-    for params in ({"username": USER, "password": PASSWORD, "proxy": f"{AUTH}:8080"},
-                   {"proxy": f"http://{USER}:{PASSWORD}@{AUTH}:8080"}):
+    lab: nn.RouterLab,
+) -> None:
+    for params in (
+        {"username": USER, "password": PASSWORD, "proxy": f"{AUTH}:8080"},
+        {"proxy": f"http://{USER}:{PASSWORD}@{AUTH}:8080"},
+    ):
         res, _ = _probe(lab, connect_to=f"{TARGET}:7001", **params)
         assert (res.status, res.reason) == (Status.OK, "ok"), res.detail
         assert res.evidence["proxy"] == f"{AUTH}:8080" and not _leaks(res)
 
 
 def test_check_from_a_pac_result_probes_its_first_proxy(lab: nn.RouterLab) -> None:
-    pac_check = Check("pac-1", "pac", "http://config.nhn.test/kunde.pac", "proxy", "002:530",
-                      "answered")
-    urls = [{"url": "http://intranet/", "proxies": [{"type": "DIRECT"}]},
-            {"url": f"https://{TARGET}:7001/x", "proxies": [
+    pac_check = Check(
+        "pac-1", "pac", "http://config.nhn.test/kunde.pac", "proxy", "002:530", "answered"
+    )
+    urls = [
+        {"url": "http://intranet/", "proxies": [{"type": "DIRECT"}]},
+        {
+            "url": f"https://{TARGET}:7001/x",
+            "proxies": [
                 {"type": "SOCKS", "host": "203.0.113.9", "port": 1080},
-                {"type": "PROXY", "host": OPEN, "port": 8080}, {"type": "DIRECT"}]}]
+                {"type": "PROXY", "host": OPEN, "port": 8080},
+                {"type": "DIRECT"},
+            ],
+        },
+    ]
     pac_result = Result.of(pac_check, Status.OK, "answered", urls=urls)
     check = proxy.check_from_pac(pac_result)
     assert check is not None and check.kind == "proxy" and check.service == "proxy"
@@ -220,12 +238,15 @@ def test_check_from_a_pac_result_probes_its_first_proxy(lab: nn.RouterLab) -> No
     assert other is not None and other.params["connect_to"] == "www.helsenorge.test:443"
 
 
-@pytest.mark.parametrize("params", [
-    {"proxy": f"{OPEN}:8080"},                                   # no connect_to
-    {"proxy": f"{OPEN}:8080", "connect_to": "no-port.test"},
-    {"proxy": f"{OPEN}:8080", "connect_to": "a.test:443", "address": "not-an-ip"},
-    {"proxy": OPEN, "port": "x", "connect_to": "a.test:443"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"proxy": f"{OPEN}:8080"},  # no connect_to
+        {"proxy": f"{OPEN}:8080", "connect_to": "no-port.test"},
+        {"proxy": f"{OPEN}:8080", "connect_to": "a.test:443", "address": "not-an-ip"},
+        {"proxy": OPEN, "port": "x", "connect_to": "a.test:443"},
+    ],
+)
 def test_bad_input_is_an_error_without_network(params: dict) -> None:
     check = Check("p", "proxy", "x", "proxy", "test", "answered", params)
     res = asyncio.run(proxy.run(check, ProbeContext(timeout=1.0)))
@@ -238,4 +259,3 @@ def test_split_hostport() -> None:
     assert proxy.split_hostport("[2001:db8::8]:3128") == ("2001:db8::8", 3128)
     assert proxy.split_hostport("2001:db8::8", 8080) == ("2001:db8::8", 8080)
     assert proxy.split_hostport("host.test") == ("host.test", None)
-

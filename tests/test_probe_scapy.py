@@ -14,9 +14,9 @@ import json
 import socket
 import threading
 
+import netns
 import pytest
 
-import netns
 from nhn_appliance.probes.model import Check, Status
 from nhn_appliance.probes.netio import CANCEL
 from nhn_appliance.probes.runner import ProbeContext, run_one
@@ -62,21 +62,25 @@ def lab():
 
 
 def _run(lab, kind: str, params: dict, timeout: float = 1.0, where: str = "site"):
-    check = Check(f"{kind}:test", kind, str(params.get("address", kind)), "test", "test", "ok",
-                  params)
+    check = Check(
+        f"{kind}:test", kind, str(params.get("address", kind)), "test", "test", "ok", params
+    )
     CANCEL.clear()  # a run_all cut short elsewhere in this process leaves it set
     with netns.netns(lab.ns[where]):
         return asyncio.run(run_one(check, ProbeContext(timeout=timeout)))
 
 
-@pytest.mark.parametrize("address,port,status,reason", [
-    (FAR, 9000, Status.OK, "open"),
-    (FAR, 9004, Status.FAIL, "refused"),  # no listener: hn's kernel resets
-    (FAR, 9003, Status.FAIL, "icmp-admin-prohibited"),
-    (FAR, 9001, Status.FAIL, "timeout"),
-    (FAR6, 9000, Status.OK, "open"),
-    (FAR6, 9003, Status.FAIL, "icmp-admin-prohibited"),
-])
+@pytest.mark.parametrize(
+    "address,port,status,reason",
+    [
+        (FAR, 9000, Status.OK, "open"),
+        (FAR, 9004, Status.FAIL, "refused"),  # no listener: hn's kernel resets
+        (FAR, 9003, Status.FAIL, "icmp-admin-prohibited"),
+        (FAR, 9001, Status.FAIL, "timeout"),
+        (FAR6, 9000, Status.OK, "open"),
+        (FAR6, 9003, Status.FAIL, "icmp-admin-prohibited"),
+    ],
+)
 def test_syn_classification(lab, address, port, status, reason) -> None:
     result = _run(lab, "syn", {"address": address, "port": port}, timeout=0.5)
     assert (result.status, result.reason) == (status, reason), result
@@ -89,12 +93,15 @@ def test_syn_classification(lab, address, port, status, reason) -> None:
         assert 0.4 < result.duration_s < 0.8
 
 
-@pytest.mark.parametrize("address,params", [
-    (FAR, {}),                      # via the hn uplink, UDP
-    ("203.0.113.200", {}),          # via the inet uplink, UDP
-    ("203.0.113.200", {"port": 443}),  # TCP SYN: the destination resets
-    ("2001:db8:b::200", {}),
-])
+@pytest.mark.parametrize(
+    "address,params",
+    [
+        (FAR, {}),  # via the hn uplink, UDP
+        ("203.0.113.200", {}),  # via the inet uplink, UDP
+        ("203.0.113.200", {"port": 443}),  # TCP SYN: the destination resets
+        ("2001:db8:b::200", {}),
+    ],
+)
 def test_path_shows_the_first_hop_and_reaches_the_destination(lab, address, params) -> None:
     result = _run(lab, "path", {"address": address, "max_hops": 8, **params})
     ev = result.evidence
@@ -116,7 +123,9 @@ def test_path_stops_at_an_unreachable(lab) -> None:
     ev = result.evidence
     assert (result.status, result.reason) == (Status.OK, "ok"), result  # the first hop answered
     assert [(h["address"], h["kind"]) for h in ev["hops"]] == [
-        (lab.LAN4, "time-exceeded"), (lab.LAN4, "unreachable")]
+        (lab.LAN4, "time-exceeded"),
+        (lab.LAN4, "unreachable"),
+    ]
     assert (ev["hops"][1]["icmp_type"], ev["hops"][1]["icmp_code"]) == (3, 13)
     assert ev["stopped"] == "icmp-admin-prohibited" and ev["reached"] is False and ev["sent"] == 2
     assert "stopped: icmp-admin-prohibited" in result.detail
@@ -135,6 +144,7 @@ def test_path_rate_and_time_are_bounded(lab) -> None:
 
 def _talk(lab, flows: list[tuple[str, str, str]], stop: threading.Event) -> threading.Thread:
     """From the site, every 0.1 s (at most 15 times): each (source, dest, proto) once."""
+
     def send() -> None:
         with netns.netns(lab.ns["site"]):
             for _ in range(15):
@@ -159,8 +169,13 @@ def _sniff(lab, flows, seconds: float, timeout: float = 3.0):
     stop = threading.Event()
     thread = _talk(lab, flows, stop) if flows else None
     try:
-        return _run(lab, "sniff", {"good": [GOOD], "bad": [BAD], "seconds": seconds,
-                                   "iface": lab.if_lan}, timeout=timeout, where="rtr")
+        return _run(
+            lab,
+            "sniff",
+            {"good": [GOOD], "bad": [BAD], "seconds": seconds, "iface": lab.if_lan},
+            timeout=timeout,
+            where="rtr",
+        )
     finally:
         stop.set()
         if thread:
@@ -168,8 +183,11 @@ def _sniff(lab, flows, seconds: float, timeout: float = 3.0):
 
 
 def test_sniff_names_the_terminal_talking_to_the_bad_host(lab) -> None:
-    result = _sniff(lab, [(lab.SITE4, GOOD, "udp"), (lab.SITE4_ALT, BAD, "tcp"),
-                          (lab.SITE4_ALT, BAD, "udp")], seconds=1.0)
+    result = _sniff(
+        lab,
+        [(lab.SITE4, GOOD, "udp"), (lab.SITE4_ALT, BAD, "tcp"), (lab.SITE4_ALT, BAD, "udp")],
+        seconds=1.0,
+    )
     ev = result.evidence
     assert (result.status, result.reason) == (Status.FAIL, "terminal-wrong-host"), result
     assert ev["bad_talkers"] == [lab.SITE4_ALT] and ev["good_talkers"] == [lab.SITE4]
@@ -178,8 +196,17 @@ def test_sniff_names_the_terminal_talking_to_the_bad_host(lab) -> None:
     assert bad["peer"] == BAD and {"tcp", "udp"} <= set(bad["protos"]) and 443 in bad["ports"]
     text = json.dumps(result.as_dict())
     assert SECRET.decode() not in text and SECRET.hex() not in text  # no payload, in any form
-    assert set(ev["talkers"][0]) == {"host", "peer", "verdict", "protos", "ports", "packets",
-                                     "first_s", "last_s", "ifaces"}
+    assert set(ev["talkers"][0]) == {
+        "host",
+        "peer",
+        "verdict",
+        "protos",
+        "ports",
+        "packets",
+        "first_s",
+        "last_s",
+        "ifaces",
+    }
     assert 0.9 < ev["seconds"] < 1.2 and result.duration_s < 1.5
 
 
@@ -196,11 +223,14 @@ def test_sniff_without_traffic_is_nothing_seen_within_the_check_timeout(lab) -> 
     assert 0.2 < result.evidence["seconds"] <= 0.6 and result.duration_s < 0.6 + 0.25
 
 
-@pytest.mark.parametrize("kind,params", [
-    ("syn", {"address": FAR, "port": 443}),
-    ("path", {"address": FAR}),
-    ("sniff", {"good": [GOOD], "bad": [BAD], "seconds": 1}),
-])
+@pytest.mark.parametrize(
+    "kind,params",
+    [
+        ("syn", {"address": FAR, "port": 443}),
+        ("path", {"address": FAR}),
+        ("sniff", {"good": [GOOD], "bad": [BAD], "seconds": 1}),
+    ],
+)
 def test_without_root_each_is_skipped_with_the_fallback(monkeypatch, kind, params) -> None:
     monkeypatch.setattr("os.geteuid", lambda: 1000)
     check = Check(f"{kind}:x", kind, "x", "test", "test", "ok", params)

@@ -20,9 +20,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import netns as nn  # tests/ is on sys.path (pytest's default import mode)
 import pytest
 
-import netns as nn  # tests/ is on sys.path (pytest's default import mode)
 from nhn_appliance.probes.model import Check, Result, Status
 from nhn_appliance.probes.runner import ProbeContext
 from nhn_appliance.probes.tls import describe_der, run
@@ -43,11 +43,31 @@ table inet tlsfilter {
 
 def _cert(tmp: Path, label: str, days: int) -> tuple[Path, Path]:
     crt, key = tmp / f"{label}.crt", tmp / f"{label}.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", str(days),
-                    "-subj", f"/O={label}/CN={NAME}", "-addext", f"subjectAltName=DNS:{NAME}",
-                    "-keyout", str(key), "-out", str(crt)],
-                   check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            str(days),
+            "-subj",
+            f"/O={label}/CN={NAME}",
+            "-addext",
+            f"subjectAltName=DNS:{NAME}",
+            "-keyout",
+            str(key),
+            "-out",
+            str(crt),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     return crt, key
 
 
@@ -59,16 +79,27 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (long_crt, long_key), (short_crt, short_key) = _cert(tmp, "long", 60), _cert(tmp, "short", 2)
     ca = tmp / "ca.pem"
     ca.write_text(long_crt.read_text() + short_crt.read_text())
-    return {"long": long_crt, "long_key": long_key, "short": short_crt, "short_key": short_key,
-            "ca": ca}
+    return {
+        "long": long_crt,
+        "long_key": long_key,
+        "short": short_crt,
+        "short_key": short_key,
+        "ca": ca,
+    }
 
 
 class Server:
     """Accept on (address, port) in hn from a thread: a TLS handshake, else read the
     ClientHello and answer fixed plain bytes, or a TCP reset when ``plain`` is None."""
 
-    def __init__(self, lab: nn.RouterLab, address: str, port: int,
-                 ctx: ssl.SSLContext | None, plain: bytes | None = b"") -> None:
+    def __init__(
+        self,
+        lab: nn.RouterLab,
+        address: str,
+        port: int,
+        ctx: ssl.SSLContext | None,
+        plain: bytes | None = b"",
+    ) -> None:
         with nn.netns(lab.ns["hn"]):
             self.sock = socket.create_server((address, port))
         self.sock.settimeout(0.1)
@@ -88,8 +119,9 @@ class Server:
                     if self.ctx is None:
                         conn.recv(4096)  # the ClientHello; closing before it would reset
                         if self.plain is None:  # like a firewall that filters on SNI
-                            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                            struct.pack("ii", 1, 0))
+                            conn.setsockopt(
+                                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                            )
                         else:
                             conn.sendall(self.plain)
                     else:
@@ -125,8 +157,15 @@ def lab(certs: dict[str, Path]) -> Iterator[nn.RouterLab]:
 
 
 def probe(lab: nn.RouterLab | None, timeout: float = 2.0, **params) -> Result:
-    check = Check("tls-t", "tls", f"{params.get('address')}:{params.get('port')}", "test", "test",
-                  "verifies", params)
+    check = Check(
+        "tls-t",
+        "tls",
+        f"{params.get('address')}:{params.get('port')}",
+        "test",
+        "test",
+        "verifies",
+        params,
+    )
     with nn.netns(lab.ns["site"]) if lab else contextlib.nullcontext():
         return asyncio.run(run(check, ProbeContext(timeout=timeout)))
 
@@ -147,8 +186,9 @@ def test_expiring_certificate_warns(lab: nn.RouterLab, certs: dict[str, Path]) -
     assert 1 < res.evidence["days_left"] <= 2 and "expires in" in res.detail
 
 
-def test_wrong_sni_records_the_presented_certificate(lab: nn.RouterLab,
-                                                     certs: dict[str, Path]) -> None:
+def test_wrong_sni_records_the_presented_certificate(
+    lab: nn.RouterLab, certs: dict[str, Path]
+) -> None:
     res = probe(lab, address=TLS4, port=443, sni="wrong.nhn.test", cafile=str(certs["ca"]))
     assert (res.status, res.reason) == (Status.FAIL, "tls-cert-invalid"), res.detail
     ev = res.evidence
@@ -183,8 +223,10 @@ def test_reset_in_the_handshake_is_tls_error(lab: nn.RouterLab) -> None:
     res = probe(lab, address=TLS4, port=8081, sni=NAME)
     assert (res.status, res.reason) == (Status.FAIL, "tls-error"), res.detail
     assert "cut during the handshake" in res.detail
-    assert [(e.op, e.failure) for e in res.events] == [("connect", None),
-                                                       ("handshake", "tls-error")]
+    assert [(e.op, e.failure) for e in res.events] == [
+        ("connect", None),
+        ("handshake", "tls-error"),
+    ]
 
 
 def test_dropped_is_timeout_within_the_limit(lab: nn.RouterLab) -> None:
@@ -212,18 +254,22 @@ def test_firewall_reject_is_admin_prohibited(lab: nn.RouterLab, address: str) ->
 # -- no root needed ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("params", [
-    {"address": "hjelp.nhn.no", "port": 443, "sni": NAME},
-    {"address": TLS4, "port": 0, "sni": NAME},
-    {"address": TLS4, "port": 443, "sni": NAME, "cafile": "/nonexistent/ca.pem"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"address": "hjelp.nhn.no", "port": 443, "sni": NAME},
+        {"address": TLS4, "port": 0, "sni": NAME},
+        {"address": TLS4, "port": 443, "sni": NAME, "cafile": "/nonexistent/ca.pem"},
+    ],
+)
 def test_bad_input(params: dict) -> None:
     res = probe(None, **params)
     assert (res.status, res.reason) == (Status.ERROR, "bad-input"), res.detail
 
 
-def test_describe_der_without_cryptography(certs: dict[str, Path],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_describe_der_without_cryptography(
+    certs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     der = ssl.PEM_cert_to_DER_cert(certs["long"].read_text())
     monkeypatch.setitem(sys.modules, "cryptography", None)  # import now raises ImportError
     assert describe_der(der) == {"der_bytes": len(der), "decoded": False}

@@ -16,9 +16,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import netns as nn  # tests/ is on sys.path (pytest's default import mode)
 import pytest
 
-import netns as nn  # tests/ is on sys.path (pytest's default import mode)
 from nhn_appliance.probes.model import Check, Result, Status
 from nhn_appliance.probes.runner import ProbeContext
 from nhn_appliance.probes.udp import COOKIE, parse_sip, parse_stun, run
@@ -60,8 +60,15 @@ SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 
 def probe(lab: nn.RouterLab, kind: str, timeout: float = 1.0, **params) -> Result:
     """Run the prober from the site namespace, as the appliance would."""
-    check = Check(f"{kind}-t", kind, f"{params['address']}:{params['port']}", "test", "test",
-                  "answers", params)
+    check = Check(
+        f"{kind}-t",
+        kind,
+        f"{params['address']}:{params['port']}",
+        "test",
+        "test",
+        "answers",
+        params,
+    )
     with nn.netns(lab.ns["site"]):
         return asyncio.run(run(check, ProbeContext(timeout=timeout)))
 
@@ -117,20 +124,52 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[nn.RouterLab]:
     (tmp / "options_uas.xml").write_text(SCENARIO, encoding="ascii")
     with nn.RouterLab() as lab:
         nn.nft(lab.ns["hn"], RULES)
-        _start(lab, ["turnserver", "-n", f"--listening-ip={STUN4}", f"--listening-ip={STUN6}",
-                     "--listening-port=3478", "--no-tls", "--no-dtls", "--stun-only", "--no-cli",
-                     f"--pidfile={tmp}/turnserver.pid", "--log-file=stdout", "--simple-log"],
-               tmp / "turnserver.log", {"kind": "stun", "address": STUN4, "port": 3478},
-               {"kind": "stun", "address": STUN6, "port": 3478})
+        _start(
+            lab,
+            [
+                "turnserver",
+                "-n",
+                f"--listening-ip={STUN4}",
+                f"--listening-ip={STUN6}",
+                "--listening-port=3478",
+                "--no-tls",
+                "--no-dtls",
+                "--stun-only",
+                "--no-cli",
+                f"--pidfile={tmp}/turnserver.pid",
+                "--log-file=stdout",
+                "--simple-log",
+            ],
+            tmp / "turnserver.log",
+            {"kind": "stun", "address": STUN4, "port": 3478},
+            {"kind": "stun", "address": STUN6, "port": 3478},
+        )
         for transport in ("udp", "tcp"):
-            _start(lab, ["sipp", "-sf", str(tmp / "options_uas.xml"), "-i", SIP4, "-p", "5060",
-                         "-bind_local", "-t", transport[0] + "1", "-nostdin", "-trace_err",
-                         "-error_file", str(tmp / f"sipp-{transport}-err.log")],
-                   tmp / f"sipp-{transport}.log", {"kind": "sip", "address": SIP4, "port": 5060,
-                                                   "transport": transport})
+            _start(
+                lab,
+                [
+                    "sipp",
+                    "-sf",
+                    str(tmp / "options_uas.xml"),
+                    "-i",
+                    SIP4,
+                    "-p",
+                    "5060",
+                    "-bind_local",
+                    "-t",
+                    transport[0] + "1",
+                    "-nostdin",
+                    "-trace_err",
+                    "-error_file",
+                    str(tmp / f"sipp-{transport}-err.log"),
+                ],
+                tmp / f"sipp-{transport}.log",
+                {"kind": "sip", "address": SIP4, "port": 5060, "transport": transport},
+            )
         garbage = UdpResponder(lab, FAKE4, 3478, b"hello, this is not STUN")
-        sip404 = UdpResponder(lab, FAKE4, 5060, b"SIP/2.0 404 Not Found\r\nServer: fake\r\n"
-                                                b"Content-Length: 0\r\n\r\n")
+        sip404 = UdpResponder(
+            lab, FAKE4, 5060, b"SIP/2.0 404 Not Found\r\nServer: fake\r\nContent-Length: 0\r\n\r\n"
+        )
         try:
             yield lab
         finally:
@@ -237,8 +276,10 @@ def test_parse_stun_addresses() -> None:
     key6 = struct.pack("!I", COOKIE) + tid
     xor6 = bytes(a ^ b for a, b in zip(socket.inet_pton(socket.AF_INET6, SITE6), key6, strict=True))
     plain = b"\0\1" + struct.pack("!H", 5000) + socket.inet_aton("198.51.100.9")
-    got = parse_stun(_stun_reply(tid, (0x0020, b"\0\1" + xport + xor4), (0x0001, plain),
-                                 (0x8022, b"peer 1.0")), tid)
+    got = parse_stun(
+        _stun_reply(tid, (0x0020, b"\0\1" + xport + xor4), (0x0001, plain), (0x8022, b"peer 1.0")),
+        tid,
+    )
     assert got["xor"] == (SITE4, 40000) and got["plain"] == ("198.51.100.9", 5000)
     assert got["software"] == "peer 1.0"
     got6 = parse_stun(_stun_reply(tid, (0x0020, b"\0\2" + xport + xor6)), tid)
@@ -252,18 +293,25 @@ def test_parse_stun_addresses() -> None:
 
 def test_parse_sip() -> None:
     got = parse_sip(b"SIP/2.0 405 Method Not Allowed\r\nUser-Agent: pbx\r\nAllow: INVITE\r\n\r\n")
-    assert got == {"status_line": "SIP/2.0 405 Method Not Allowed", "status_code": 405,
-                   "server": "pbx", "allow": "INVITE"}
+    assert got == {
+        "status_line": "SIP/2.0 405 Method Not Allowed",
+        "status_code": 405,
+        "server": "pbx",
+        "allow": "INVITE",
+    }
     with pytest.raises(ValueError):
         parse_sip(b"HTTP/1.1 200 OK\r\n\r\n")
 
 
-@pytest.mark.parametrize("kind, params", [
-    ("stun", {"address": "stun.example", "port": 3478}),
-    ("stun", {"port": 3478}),
-    ("sip", {"address": "203.0.113.1", "port": 70000}),
-    ("sip", {"address": "203.0.113.1", "port": 5060, "transport": "sctp"}),
-])
+@pytest.mark.parametrize(
+    "kind, params",
+    [
+        ("stun", {"address": "stun.example", "port": 3478}),
+        ("stun", {"port": 3478}),
+        ("sip", {"address": "203.0.113.1", "port": 70000}),
+        ("sip", {"address": "203.0.113.1", "port": 5060, "transport": "sctp"}),
+    ],
+)
 def test_bad_input(kind: str, params: dict) -> None:
     check = Check("x", kind, "x", "test", "test", "answers", params)
     res = asyncio.run(run(check, ProbeContext(timeout=0.1)))

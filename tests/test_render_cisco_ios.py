@@ -24,19 +24,29 @@ from ciscoconfparse2 import CiscoConfParse
 from flowgen import expected, flows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from nhn_appliance.errors import UsageError
 from nhn_appliance.policy.addresses import parse_address
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.compile import compile_policy
 from nhn_appliance.policy.explain import Flow
 from nhn_appliance.policy.model import (
-    ALL_PORTS, Action, Host, Policy, PortRange, Proto, QosClass, Site, Span, Uplink, Zone,
+    ALL_PORTS,
+    Action,
+    Host,
+    Policy,
+    PortRange,
+    Proto,
+    QosClass,
+    Site,
+    Span,
+    Uplink,
+    Zone,
 )
 from nhn_appliance.policy.pins import read_pins
 from nhn_appliance.policy.qos import classify
 from nhn_appliance.policy.site import load_site
 from nhn_appliance.render.cisco_ios import RENDERER
-
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
@@ -48,7 +58,8 @@ OPTIONS = UPLINKS | {"lan": LANS[0]}  #: for the default site
 
 def options(policy: Policy) -> dict[str, str]:
     return {u.zone.value: UPLINKS[u.zone.value] for u in policy.uplinks} | {
-        "lan": ",".join(LANS[: len(policy.lan_interfaces)])}
+        "lan": ",".join(LANS[: len(policy.lan_interfaces)])
+    }
 
 
 def _policy(case: str) -> Policy:
@@ -60,19 +71,30 @@ def _policy(case: str) -> Policy:
     cat = load_catalogue(CASES / "unit" / "catalogue")
     if case == "hosts":  # a profile on a host range and an IPv6 host, two LAN interfaces
         site = load_site(CASES / "unit" / "site_dual.toml", "site_dual.toml", cat)
-        host = Host("kiosk-2", (parse_address("192.168.1.60-192.168.1.67"),
-                                parse_address("2001:db8:1::60")), "kiosk")
+        host = Host(
+            "kiosk-2",
+            (parse_address("192.168.1.60-192.168.1.67"), parse_address("2001:db8:1::60")),
+            "kiosk",
+        )
         site = replace(site, hosts=site.hosts + (host,), lan_interfaces=("lan0", "lan1"))
         return compile_policy(cat, site)
-    return compile_policy(cat, load_site(CASES / "unit" / f"site_{case}.toml", f"site_{case}.toml", cat))
+    return compile_policy(
+        cat, load_site(CASES / "unit" / f"site_{case}.toml", f"site_{case}.toml", cat)
+    )
 
 
-POLICIES = {case: _policy(case) for case in ("default", "default-pinned", "dual", "open", "helsenett", "hosts")}
+POLICIES = {
+    case: _policy(case)
+    for case in ("default", "default-pinned", "dual", "open", "helsenett", "hosts")
+}
 
 
 # -- the independent reader -------------------------------------------------------------------
-DSCP = {"default": 0, "ef": 46} | {f"cs{i}": 8 * i for i in range(1, 8)} | {
-    f"af{c}{d}": 8 * c + 2 * d for c in range(1, 5) for d in range(1, 4)}
+DSCP = (
+    {"default": 0, "ef": 46}
+    | {f"cs{i}": 8 * i for i in range(1, 8)}
+    | {f"af{c}{d}": 8 * c + 2 * d for c in range(1, 5) for d in range(1, 4)}
+)
 PORT_OPS = ("eq", "range", "lt", "gt", "neq")
 
 
@@ -128,11 +150,16 @@ class Ace:
             return False
         if self.sport is not None:
             return False  # the flows carry no source port; such entries are not ours anyway
-        return (any(lo <= src <= hi for lo, hi in self.src) and any(lo <= dst <= hi for lo, hi in self.dst)
-                and (ports is None or (port is not None and any(lo <= port <= hi for lo, hi in ports))))
+        return (
+            any(lo <= src <= hi for lo, hi in self.src)
+            and any(lo <= dst <= hi for lo, hi in self.dst)
+            and (ports is None or (port is not None and any(lo <= port <= hi for lo, hi in ports)))
+        )
 
 
-def _addr(tok: list[str], i: int, family: int, groups: dict[str, list[list[str]]]) -> tuple[Ranges, int]:
+def _addr(
+    tok: list[str], i: int, family: int, groups: dict[str, list[list[str]]]
+) -> tuple[Ranges, int]:
     if tok[i] == "any":
         return [(0, (1 << (32 if family == 4 else 128)) - 1)], i + 1
     if tok[i] == "host":
@@ -168,8 +195,12 @@ def _ports(tok: list[str], i: int) -> tuple[Ranges | None, int]:
         values.append(int(tok[j]))
         j += 1
     v = values[0]
-    return {"eq": [(p, p) for p in values], "lt": [(0, v - 1)], "gt": [(v + 1, 65535)],
-            "neq": [(0, v - 1), (v + 1, 65535)]}[op], j
+    return {
+        "eq": [(p, p) for p in values],
+        "lt": [(0, v - 1)],
+        "gt": [(v + 1, 65535)],
+        "neq": [(0, v - 1), (v + 1, 65535)],
+    }[op], j
 
 
 class Ios:
@@ -178,22 +209,35 @@ class Ios:
     def __init__(self, text: str) -> None:
         parse = CiscoConfParse(text.splitlines(), syntax="ios")
         body = lambda o: [c.text.strip() for c in o.children]  # noqa: E731
-        groups = {o.text.split()[2]: [line.split() for line in body(o) if not line.startswith("description")]
-                  for o in parse.find_objects(r"^object-group (network|service) ")}
+        groups = {
+            o.text.split()[2]: [
+                line.split() for line in body(o) if not line.startswith("description")
+            ]
+            for o in parse.find_objects(r"^object-group (network|service) ")
+        }
         self.acls: dict[str, tuple[int, list[Ace]]] = {}
         for o in parse.find_objects(r"^(ip access-list extended|ipv6 access-list) "):
             family = 6 if o.text.startswith("ipv6") else 4
             aces = [line.split() for line in body(o) if not line.startswith("remark")]
             aces = [a[2:] if a[0] == "sequence" else a for a in aces]
             self.acls[o.text.split()[-1]] = (family, [Ace(a, family, groups) for a in aces])
-        self.class_maps = {o.text.split()[-1]: (o.text.split()[1], body(o))
-                           for o in parse.find_objects(r"^class-map ")}
-        self.policy_maps = {o.text.split()[1]: [(c.text.split()[1], [g.text.split() for g in c.children])
-                                                for c in o.children]
-                            for o in parse.find_objects(r"^policy-map ")}
-        self.interfaces = {o.text.split(None, 1)[1]: body(o) for o in parse.find_objects(r"^interface ")}
+        self.class_maps = {
+            o.text.split()[-1]: (o.text.split()[1], body(o))
+            for o in parse.find_objects(r"^class-map ")
+        }
+        self.policy_maps = {
+            o.text.split()[1]: [
+                (c.text.split()[1], [g.text.split() for g in c.children]) for c in o.children
+            ]
+            for o in parse.find_objects(r"^policy-map ")
+        }
+        self.interfaces = {
+            o.text.split(None, 1)[1]: body(o) for o in parse.find_objects(r"^interface ")
+        }
 
-    def acl_permits(self, name: str, family: int, proto: str, src: int, dst: int, port: int | None) -> bool:
+    def acl_permits(
+        self, name: str, family: int, proto: str, src: int, dst: int, port: int | None
+    ) -> bool:
         acl_family, aces = self.acls[name]
         if acl_family != family:
             return False  # an IPv4 list never sees IPv6 packets, and the reverse
@@ -202,16 +246,21 @@ class Ios:
                 return ace.permit
         return False  # the implicit deny (IPv6's implicit ND permits do not concern tcp/udp)
 
-    def egress_permits(self, interface: str, family: int, proto: str, src: int, dst: int,
-                       port: int | None) -> bool:
+    def egress_permits(
+        self, interface: str, family: int, proto: str, src: int, dst: int, port: int | None
+    ) -> bool:
         word = "ip access-group" if family == 4 else "ipv6 traffic-filter"
-        names = [line.split()[-2] for line in self.interfaces.get(interface, [])
-                 if line.startswith(word) and line.endswith(" out")]
+        names = [
+            line.split()[-2]
+            for line in self.interfaces.get(interface, [])
+            if line.startswith(word) and line.endswith(" out")
+        ]
         assert len(names) <= 1
         return not names or self.acl_permits(names[0], family, proto, src, dst, port)
 
-    def _class_matches(self, name: str, family: int, proto: str, dst: int, port: int | None,
-                       dscp: int | None) -> bool:
+    def _class_matches(
+        self, name: str, family: int, proto: str, dst: int, port: int | None, dscp: int | None
+    ) -> bool:
         kind, matches = self.class_maps[name]
         hits = []
         for m in matches:
@@ -225,11 +274,16 @@ class Ios:
         return any(hits) if kind == "match-any" else all(hits)
 
     def service_policy(self, interface: str, direction: str) -> list:
-        names = [line.split()[-1] for line in self.interfaces.get(interface, [])
-                 if line.startswith(f"service-policy {direction} ")]
+        names = [
+            line.split()[-1]
+            for line in self.interfaces.get(interface, [])
+            if line.startswith(f"service-policy {direction} ")
+        ]
         return self.policy_maps[names[0]] if names else []
 
-    def marked_dscp(self, lan: str, family: int, proto: str, dst: int, port: int | None) -> int | None:
+    def marked_dscp(
+        self, lan: str, family: int, proto: str, dst: int, port: int | None
+    ) -> int | None:
         for cls, actions in self.service_policy(lan, "input"):
             if cls != "class-default" and self._class_matches(cls, family, proto, dst, port, None):
                 sets = [a for a in actions if a[:2] == ["set", "dscp"]]
@@ -274,19 +328,27 @@ def aimed(policy: Policy) -> st.SearchStrategy[Flow]:
         top = (1 << (32 if rule.family == 4 else 128)) - 1
         span = draw(st.sampled_from(rule.dst))
         dst = draw(near(span.first, span.last, top))
-        proto = rule.proto.value if rule.proto != Proto.ANY and draw(st.integers(0, 9)) else \
-            draw(st.sampled_from(["tcp", "udp"]))
+        proto = (
+            rule.proto.value
+            if rule.proto != Proto.ANY and draw(st.integers(0, 9))
+            else draw(st.sampled_from(["tcp", "udp"]))
+        )
         ports = draw(st.sampled_from(rule.ports or ALL_PORTS))
         port = draw(near(ports.lo, ports.hi, 65535))
-        mine = [h for name, h in hosts if h.family == rule.family and (name == rule.profile or
-                                                                      draw(st.integers(0, 3)) == 0)]
+        mine = [
+            h
+            for name, h in hosts
+            if h.family == rule.family and (name == rule.profile or draw(st.integers(0, 3)) == 0)
+        ]
         src = None
         if mine and (rule.profile or draw(st.booleans())):
             host = draw(st.sampled_from(mine))
             first = draw(st.integers(host.first, host.last))
             src = Span(host.family, first, first)
         iface = draw(st.sampled_from(rule.interfaces))
-        zone = zones[iface] if draw(st.integers(0, 4)) else draw(st.sampled_from(list(zones.values())))
+        zone = (
+            zones[iface] if draw(st.integers(0, 4)) else draw(st.sampled_from(list(zones.values())))
+        )
         return Flow(proto, Span(rule.family, dst, dst), port, src, zone)
 
     return build()
@@ -311,13 +373,19 @@ def edges(policy: Policy) -> list[Flow]:
     out = {}
     for r in policy.rules:
         top = (1 << (32 if r.family == 4 else 128)) - 1
-        srcs = [None] + [Span(h.family, h.first, h.first) for b in policy.profiles for h in b.hosts[:1]
-                         if h.family == r.family]
+        srcs = [None] + [
+            Span(h.family, h.first, h.first)
+            for b in policy.profiles
+            for h in b.hosts[:1]
+            if h.family == r.family
+        ]
         for span in r.dst:
             for dst in {v for v in _cuts(span) if 0 <= v <= top}:
                 for p in r.ports or (PortRange(0, 65535),):
                     for port in {v for v in (p.lo - 1, p.lo, p.hi, p.hi + 1) if 0 <= v <= 65535}:
-                        for proto, src, up in itertools.product(("tcp", "udp"), srcs, policy.uplinks):
+                        for proto, src, up in itertools.product(
+                            ("tcp", "udp"), srcs, policy.uplinks
+                        ):
                             flow = Flow(proto, Span(r.family, dst, dst), port, src, up.zone)
                             out[flow] = None
     return list(out)
@@ -337,14 +405,23 @@ def _classify(policy: Policy, proto: str, fam: int, dst: int, port: int | None) 
 def check_flow(policy: Policy, ios: Ios, flow: Flow) -> None:
     verdict, qos = expected(policy, flow)
     fam, dst, port = flow.dst.family, flow.dst.first, flow.port
-    permitted = ios.egress_permits(OPTIONS[flow.uplink.value], fam, flow.proto, _source(policy, flow), dst, port)
+    permitted = ios.egress_permits(
+        OPTIONS[flow.uplink.value], fam, flow.proto, _source(policy, flow), dst, port
+    )
     # IOS has one 'deny' for reject and drop: compare permit with accept only
     assert permitted == (verdict == "accept"), (flow, verdict)
-    marked = {ios.marked_dscp(lan, fam, flow.proto, dst, port) for lan in LANS[: len(policy.lan_interfaces)]}
+    marked = {
+        ios.marked_dscp(lan, fam, flow.proto, dst, port)
+        for lan in LANS[: len(policy.lan_interfaces)]
+    }
     assert len(marked) == 1, (flow, marked)  # every LAN interface marks alike
     dscp = marked.pop()
     # accepted flows: explain's class; the marking is the same for every flow (qos.classify)
-    cls = policy.qos[qos] if verdict == "accept" and qos else _classify(policy, flow.proto, fam, dst, port)
+    cls = (
+        policy.qos[qos]
+        if verdict == "accept" and qos
+        else _classify(policy, flow.proto, fam, dst, port)
+    )
     assert dscp == (cls.dscp if cls else None), (flow, qos)
     if cls is not None and (cls.priority or cls.share):
         want = ("priority", cls.share) if cls.priority else ("bandwidth", cls.share)
@@ -377,7 +454,13 @@ def test_every_class_with_a_share_is_queued() -> None:
     policy = POLICIES["default"]
     ios = Ios(RENDERER.render(policy, options(policy))[0].text)
     for cls in policy.qos.values():
-        want = ("priority", cls.share) if cls.priority else ("bandwidth", cls.share) if cls.share else None
+        want = (
+            ("priority", cls.share)
+            if cls.priority
+            else ("bandwidth", cls.share)
+            if cls.share
+            else None
+        )
         for up in policy.uplinks:
             assert ios.queue(OPTIONS[up.zone.value], cls.dscp) == want, cls
 
@@ -388,10 +471,22 @@ def test_sources_outside_the_lan_are_denied(case: str) -> None:
     ios = Ios(RENDERER.render(policy, options(policy))[0].text)
     for up in policy.uplinks:
         iface = OPTIONS[up.zone.value]
-        assert not ios.egress_permits(iface, 4, "tcp", int(ipaddress.ip_address("100.64.0.1")),
-                                      int(ipaddress.ip_address("10.145.128.1")), 443)
-        assert not ios.egress_permits(iface, 6, "udp", int(ipaddress.ip_address("2001:db8:dead::1")),
-                                      int(ipaddress.ip_address("2001:db8:81::1")), 80)
+        assert not ios.egress_permits(
+            iface,
+            4,
+            "tcp",
+            int(ipaddress.ip_address("100.64.0.1")),
+            int(ipaddress.ip_address("10.145.128.1")),
+            443,
+        )
+        assert not ios.egress_permits(
+            iface,
+            6,
+            "udp",
+            int(ipaddress.ip_address("2001:db8:dead::1")),
+            int(ipaddress.ip_address("2001:db8:81::1")),
+            80,
+        )
 
 
 def test_interfaces_follow_the_options() -> None:
@@ -404,10 +499,16 @@ def test_interfaces_follow_the_options() -> None:
     assert "interface wan-hn\n ip access-group NHN-OUT-HELSENETT out" in default
 
 
-@pytest.mark.parametrize("options", [
-    {"helsenett": "Gi0/1\n ip access-group X in"}, {"helsenett": "Gi0/1 out"}, {"lan": "Gi0/0,Gi0/3"},
-    {"internett": ""}, {"helsenett": "Gi0/1;reload"},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"helsenett": "Gi0/1\n ip access-group X in"},
+        {"helsenett": "Gi0/1 out"},
+        {"lan": "Gi0/0,Gi0/3"},
+        {"internett": ""},
+        {"helsenett": "Gi0/1;reload"},
+    ],
+)
 def test_bad_interface_options_are_refused(options: dict[str, str]) -> None:
     with pytest.raises(UsageError):
         RENDERER.render(POLICIES["default"], options)
@@ -443,26 +544,43 @@ SAFE = r"[A-Za-z0-9 .,:/_@()+=\-]*"
 NAME = r"NHN-[A-Z0-9-]+"
 ADDR = rf"(any|host [0-9a-f.:]+|object-group {NAME}|[0-9.]+ [0-9.]+|[0-9a-f:]+/\d+)"
 PORTS = r"( eq \d+| range \d+ \d+)?"
-SHAPES = [re.compile(s) for s in (
-    rf"!{SAFE}", "end",
-    rf"no (ip access-list extended|ipv6 access-list|object-group network|object-group service) {NAME}",
-    rf"object-group (network|service) {NAME}", rf" description {SAFE}",
-    r" (host [0-9.]+|[0-9.]+ [0-9.]+|range [0-9.]+ [0-9.]+)", rf" (tcp|udp){PORTS}",
-    rf"(ip access-list extended|ipv6 access-list) {NAME}", rf" remark {SAFE}",
-    rf" (permit|deny) (ip|ipv6|tcp|udp|object-group {NAME}) {ADDR} {ADDR}{PORTS}",
-    r" permit icmp any any nd-n[as]",
-    rf"class-map match-any {NAME}", rf" match (access-group name {NAME}|dscp [a-z0-9]+)",
-    rf"policy-map {NAME}", rf" class {NAME}", r"  (set dscp [a-z0-9]+|priority percent \d+|bandwidth percent \d+)",
-    r"interface [A-Za-z0-9./:-]+", rf" (ip access-group|ipv6 traffic-filter) {NAME} out",
-    rf" service-policy (input|output) {NAME}",
-)]
+SHAPES = [
+    re.compile(s)
+    for s in (
+        rf"!{SAFE}",
+        "end",
+        rf"no (ip access-list extended|ipv6 access-list|object-group network|object-group service) {NAME}",
+        rf"object-group (network|service) {NAME}",
+        rf" description {SAFE}",
+        r" (host [0-9.]+|[0-9.]+ [0-9.]+|range [0-9.]+ [0-9.]+)",
+        rf" (tcp|udp){PORTS}",
+        rf"(ip access-list extended|ipv6 access-list) {NAME}",
+        rf" remark {SAFE}",
+        rf" (permit|deny) (ip|ipv6|tcp|udp|object-group {NAME}) {ADDR} {ADDR}{PORTS}",
+        r" permit icmp any any nd-n[as]",
+        rf"class-map match-any {NAME}",
+        rf" match (access-group name {NAME}|dscp [a-z0-9]+)",
+        rf"policy-map {NAME}",
+        rf" class {NAME}",
+        r"  (set dscp [a-z0-9]+|priority percent \d+|bandwidth percent \d+)",
+        r"interface [A-Za-z0-9./:-]+",
+        rf" (ip access-group|ipv6 traffic-filter) {NAME} out",
+        rf" service-policy (input|output) {NAME}",
+    )
+]
 
 
 def _hostile_site() -> Site:
     return Site(
-        file="site.toml", name="inj", title="", outbound="blocked", blocked_action=Action.REJECT,
-        lan_interfaces=("lan0",), lan_prefixes=(Span(4, 0xC6336400, 0xC633647F),),
-        uplinks=(Uplink(Zone.HELSENETT, "wan-hn"),), services=("ondsinnet",),
+        file="site.toml",
+        name="inj",
+        title="",
+        outbound="blocked",
+        blocked_action=Action.REJECT,
+        lan_interfaces=("lan0",),
+        lan_prefixes=(Span(4, 0xC6336400, 0xC633647F),),
+        uplinks=(Uplink(Zone.HELSENETT, "wan-hn"),),
+        services=("ondsinnet",),
     )
 
 
@@ -472,5 +590,7 @@ def test_hostile_catalogue_gives_only_known_command_shapes() -> None:
     for line in text.splitlines():
         assert any(s.fullmatch(line) for s in SHAPES), line
     for word in ("flush", "reboot", "configure", "evil"):
-        bare = [line for line in text.splitlines() if not re.match(r"^(!| remark | description )", line)]
+        bare = [
+            line for line in text.splitlines() if not re.match(r"^(!| remark | description )", line)
+        ]
         assert not any(word in line for line in bare)

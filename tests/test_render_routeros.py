@@ -13,37 +13,31 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import tempfile
 from collections import defaultdict
-from dataclasses import replace
 from functools import cache
-from pathlib import Path
 
 import pytest
 from flowgen import edge_flows, expected, flows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from nhn_appliance.policy.addresses import parse_address
+
+from nhn_appliance.errors import UsageError
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.compile import compile_policy
 from nhn_appliance.policy.explain import Flow
-from nhn_appliance.policy.model import Action, Host, Proto, Site, Span, Uplink, Zone
-from nhn_appliance.policy.pins import read_pins
-from nhn_appliance.policy.site import load_site
+from nhn_appliance.policy.model import Action, Site, Span, Uplink, Zone
 from nhn_appliance.render.routeros import RENDERER
-
-from nhn_appliance.errors import UsageError
 
 OPTIONS = {"lan": "bridge", "helsenett": "ether1", "internett": "ether2"}
 
-from render_cases import HOSTILE, REPO, TESTS, policy  # noqa: E402
-
-
+from render_cases import HOSTILE, policy  # noqa: E402
 
 # -- the reader ---------------------------------------------------------------
 PAIR = re.compile(r'([a-z][a-z0-9-]*)=("[^"\\$\[\]?\n]*"|[A-Za-z0-9_.,:/!-]+)(?: |$)')
-REMOVAL = re.compile(r'(/(?:ip|ipv6) firewall (?:filter|mangle|address-list)|/interface list(?: member)?) '
-                     r'remove \[find where comment~"\^nhn-appliance:"\]')
+REMOVAL = re.compile(
+    r"(/(?:ip|ipv6) firewall (?:filter|mangle|address-list)|/interface list(?: member)?) "
+    r'remove \[find where comment~"\^nhn-appliance:"\]'
+)
 MENU = re.compile(r"/[a-z0-9]+(?: [a-z0-9-]+)*")
 
 
@@ -69,7 +63,7 @@ def read_script(text: str) -> tuple[dict[str, list[dict[str, str]]], list[str]]:
                 assert m, f"not key=value: {rest!r}"
                 assert m.group(1) not in item, line
                 item[m.group(1)] = m.group(2).strip('"')
-                rest = rest[m.end():]
+                rest = rest[m.end() :]
             menus[menu].append(item)
     return menus, removals
 
@@ -124,7 +118,15 @@ class Router:
 
     def _match(self, rule: dict[str, str], pkt: dict) -> bool:
         for key, raw in rule.items():
-            if key in ("chain", "action", "comment", "jump-target", "reject-with", "new-dscp", "passthrough"):
+            if key in (
+                "chain",
+                "action",
+                "comment",
+                "jump-target",
+                "reject-with",
+                "new-dscp",
+                "passthrough",
+            ):
                 continue
             if self._test(key, raw.lstrip("!"), pkt) == raw.startswith("!"):
                 return False
@@ -170,12 +172,22 @@ def routers(case: str, with_options: bool) -> dict[int, Router]:
 def _lan_source(pol, family: int) -> int:
     hosts = [h for b in pol.profiles for h in b.hosts]
     prefix = next(p for p in pol.lan_prefixes if p.family == family)
-    return next(a for a in range(prefix.first + 1, prefix.last)
-                if not any(h.family == family and h.first <= a <= h.last for h in hosts))
+    return next(
+        a
+        for a in range(prefix.first + 1, prefix.last)
+        if not any(h.family == family and h.first <= a <= h.last for h in hosts)
+    )
 
 
-CASES = [("default", False), ("default", True), ("default-pinned", True), ("default-open", False),
-         ("trick", True), ("trick-open", False), ("trick-open-hn", False)]
+CASES = [
+    ("default", False),
+    ("default", True),
+    ("default-pinned", True),
+    ("default-open", False),
+    ("trick", True),
+    ("trick-open", False),
+    ("trick-open-hn", False),
+]
 
 
 def check(case: str, with_options: bool, flow: Flow) -> None:
@@ -185,7 +197,10 @@ def check(case: str, with_options: bool, flow: Flow) -> None:
     opts = OPTIONS if with_options else {}
     fam = flow.dst.family
     pkt = {
-        "state": "new", "proto": flow.proto, "port": flow.port, "dst": flow.dst.first,
+        "state": "new",
+        "proto": flow.proto,
+        "port": flow.port,
+        "dst": flow.dst.first,
         "src": flow.src.first if flow.src else _lan_source(pol, fam),
         "in": opts.get("lan", pol.lan_interfaces[0]),
         "out": opts.get(uplink.zone.value, uplink.interface),
@@ -220,7 +235,15 @@ def test_long_port_lists_are_split() -> None:
 def test_replies_pass_and_foreign_sources_drop() -> None:
     pol = policy("default")
     router = routers("default", False)[4]
-    pkt = {"state": "established", "proto": "tcp", "port": 1, "dst": 1, "src": 1, "in": "wan-hn", "out": "lan0"}
+    pkt = {
+        "state": "established",
+        "proto": "tcp",
+        "port": 1,
+        "dst": 1,
+        "src": 1,
+        "in": "wan-hn",
+        "out": "lan0",
+    }
     assert router.verdict(pkt) == "accept"
     pkt.update(state="new")
     assert router.verdict(pkt) == "drop"  # new connections only from the LAN
@@ -245,13 +268,23 @@ def test_script_clears_its_own_items_first() -> None:
         for item in items:
             assert item["comment"].startswith("nhn-appliance: "), item
     assert "/interface list member" in removals and "/interface list" in removals
-    assert "interface=bridge" in text and "out-interface=ether1" in text and "out-interface=ether2" in text
+    assert (
+        "interface=bridge" in text
+        and "out-interface=ether1" in text
+        and "out-interface=ether2" in text
+    )
     assert "wan-hn" not in text.split("# remove what", 1)[1]
 
 
-@pytest.mark.parametrize("options", [
-    {"lan": "bridge;/system reset"}, {"helsenett": 'ether1"'}, {"wan": "ether1"}, {"lan": ""},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"lan": "bridge;/system reset"},
+        {"helsenett": 'ether1"'},
+        {"wan": "ether1"},
+        {"lan": ""},
+    ],
+)
 def test_bad_options_are_refused(options) -> None:
     with pytest.raises(UsageError):
         RENDERER.render(policy("default"), options)
@@ -265,15 +298,23 @@ def test_option_for_a_missing_uplink_is_refused() -> None:
 # -- injection ------------------------------------------------------------------
 def _hostile_site() -> Site:
     return Site(
-        file="site.toml", name="inj", title="", outbound="blocked", blocked_action=Action.REJECT,
-        lan_interfaces=("lan0",), lan_prefixes=(Span(4, 0xC6336400, 0xC633647F),),
-        uplinks=(Uplink(Zone.HELSENETT, "wan-hn"),), services=("ondsinnet",),
+        file="site.toml",
+        name="inj",
+        title="",
+        outbound="blocked",
+        blocked_action=Action.REJECT,
+        lan_interfaces=("lan0",),
+        lan_prefixes=(Span(4, 0xC6336400, 0xC633647F),),
+        uplinks=(Uplink(Zone.HELSENETT, "wan-hn"),),
+        services=("ondsinnet",),
     )
 
 
 def test_hostile_catalogue_adds_no_command() -> None:
     text = RENDERER.render(compile_policy(load_catalogue(HOSTILE), _hostile_site()))[0].text
-    menus, removals = read_script(text)  # every line is a comment, a menu, a removal or add key=value
+    menus, removals = read_script(
+        text
+    )  # every line is a comment, a menu, a removal or add key=value
     assert sum(len(v) for v in menus.values()) > 10 and len(removals) == 8
     for line in text.splitlines():
         if line.startswith("#"):
@@ -282,7 +323,7 @@ def test_hostile_catalogue_adds_no_command() -> None:
         if not REMOVAL.fullmatch(line):
             assert ";" not in line and "[" not in line, line
         for quoted in re.findall(r'"([^"\n]*)"', line):
-            assert not set(quoted) & set('\\$[];?{}`'), quoted
+            assert not set(quoted) & set("\\$[];?{}`"), quoted
     assert text.count('"') % 2 == 0
     for word in ("flush", "reboot", "evil", "configure", "/system"):
         bare = re.sub(r'"[^"\n]*"', '""', text)

@@ -20,36 +20,29 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import tempfile
-from dataclasses import replace
 from functools import cache
-from pathlib import Path
 
 import pytest
 from flowgen import edge_flows, expected, flows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from nhn_appliance.policy.addresses import parse_address
+
+# rejects overlapping openings, an open site, a profile with its own reject
+from render_cases import HOSTILE, policy  # noqa: E402
+
+from nhn_appliance.errors import UsageError
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.compile import compile_policy
 from nhn_appliance.policy.explain import Flow
-from nhn_appliance.policy.model import Action, Host, Proto, Site, Span, Uplink, Zone
-from nhn_appliance.policy.pins import read_pins
+from nhn_appliance.policy.model import Action, Site, Span, Uplink, Zone
 from nhn_appliance.policy.qos import classify
-from nhn_appliance.policy.site import load_site
 from nhn_appliance.render.windows import RENDERER, ps
-
-from nhn_appliance.errors import UsageError
-
-
-# rejects overlapping openings, an open site, a profile with its own reject
-from render_cases import HOSTILE, REPO, TESTS, policy  # noqa: E402
-
-
 
 # -- the reader ---------------------------------------------------------------
 Q = "'\u2018\u2019\u201a\u201b"  # PowerShell's single-quote characters
-TOKEN = re.compile(rf"\s*(?:(?P<q>[{Q}](?:[^{Q}\r\n]|[{Q}]{{2}})*[{Q}])|(?P<sep>[,|])|(?P<word>[^\s,|{Q}]+))")
+TOKEN = re.compile(
+    rf"\s*(?:(?P<q>[{Q}](?:[^{Q}\r\n]|[{Q}]{{2}})*[{Q}])|(?P<sep>[,|])|(?P<word>[^\s,|{Q}]+))"
+)
 
 
 def tokens(line: str) -> list[tuple[str, str]]:
@@ -77,12 +70,16 @@ def command(line: str) -> tuple[str, dict[str, list[str] | bool], list[str]]:
     while i < len(toks):
         kind, text = toks[i]
         if (kind, text) == ("sep", "|"):
-            return toks[0][1], params, [t for k, t in toks[i + 1:]]
+            return toks[0][1], params, [t for k, t in toks[i + 1 :]]
         key = "_"
         if kind == "word" and text.startswith("-"):
             key, i = text[1:], i + 1
         values: list[str] = []
-        while i < len(toks) and not (toks[i][0] == "word" and toks[i][1].startswith("-")) and toks[i][1] != "|":
+        while (
+            i < len(toks)
+            and not (toks[i][0] == "word" and toks[i][1].startswith("-"))
+            and toks[i][1] != "|"
+        ):
             assert toks[i][0] in ("q", "word"), line
             values.append(toks[i][1])
             i += 1
@@ -118,10 +115,16 @@ class WindowsHost:
         self.rules: list[dict] = []
         self.qos: list[dict] = []
         for line in text.splitlines():
-            if line.split(" ", 1)[0] not in ("Set-NetFirewallProfile", "New-NetFirewallRule", "New-NetQosPolicy"):
+            if line.split(" ", 1)[0] not in (
+                "Set-NetFirewallProfile",
+                "New-NetFirewallRule",
+                "New-NetQosPolicy",
+            ):
                 continue  # comments, the removal of earlier items, the proxy, messages
             name, params, _ = command(line)
-            if name == "Set-NetFirewallProfile" and params.get("DefaultOutboundAction") == ["Block"]:
+            if name == "Set-NetFirewallProfile" and params.get("DefaultOutboundAction") == [
+                "Block"
+            ]:
                 self.default_block = True
             elif name == "New-NetFirewallRule":
                 self.rules.append(params)
@@ -132,7 +135,11 @@ class WindowsHost:
     def _fw_match(r: dict, proto: str, family: int, ip: int, port: int) -> bool:
         if r.get("Direction") != ["Outbound"] or r.get("Enabled", ["True"]) != ["True"]:
             return False
-        if r.get("Protocol", ["Any"])[0].lower() not in ("any", proto, {"tcp": "6", "udp": "17"}[proto]):
+        if r.get("Protocol", ["Any"])[0].lower() not in (
+            "any",
+            proto,
+            {"tcp": "6", "udp": "17"}[proto],
+        ):
             return False
         if not any(_addr_in(a, family, ip) for a in r.get("RemoteAddress", ["Any"])):
             return False
@@ -154,7 +161,10 @@ class WindowsHost:
             if "IPDstPortMatchCondition" in q and int(q["IPDstPortMatchCondition"][0]) != port:
                 continue
             if "IPDstPortStartMatchCondition" in q and not (
-                    int(q["IPDstPortStartMatchCondition"][0]) <= port <= int(q["IPDstPortEndMatchCondition"][0])):
+                int(q["IPDstPortStartMatchCondition"][0])
+                <= port
+                <= int(q["IPDstPortEndMatchCondition"][0])
+            ):
                 continue
             out.add(int(q["DSCPAction"][0]))
         return out
@@ -175,8 +185,11 @@ def check(case: str, flow: Flow) -> None:
         cls = c.name if c else None
     script = "site-pc"
     if flow.src is not None:
-        script = next(b.name for b in pol.profiles
-                      if any(h.family == fam and h.first <= flow.src.first <= h.last for h in b.hosts))
+        script = next(
+            b.name
+            for b in pol.profiles
+            if any(h.family == fam and h.first <= flow.src.first <= h.last for h in b.hosts)
+        )
     pc = hosts(case)[script]
     assert pc.allows(flow.proto, fam, dst, flow.port) == (want == "accept"), (script, flow, want)
     if want == "accept":
@@ -204,13 +217,22 @@ def test_block_rules_are_cut_to_what_the_policy_blocks() -> None:
     pc = hosts("trick")["site-pc"]
     blocks = [r for r in pc.rules if r["Action"] == ["Block"]]
     # wide-reject minus web (tcp 443, 8000-8100 on .10-.20) minus open-any (.128/26, every protocol)
-    assert any(r["Protocol"] == ["TCP"] and "203.0.113.10-203.0.113.20" in r["RemoteAddress"]
-               and r["RemotePort"] == ["0-442", "444-7999", "8101-65535"] for r in blocks), blocks
+    assert any(
+        r["Protocol"] == ["TCP"]
+        and "203.0.113.10-203.0.113.20" in r["RemoteAddress"]
+        and r["RemotePort"] == ["0-442", "444-7999", "8101-65535"]
+        for r in blocks
+    ), blocks
     assert not any("203.0.113.128/26" in r["RemoteAddress"] for r in blocks)
     # at an open site with both uplinks, wide-reject (Helsenett only) blocks nothing: the internet line lets it out
-    assert not any(r["DisplayName"][0].startswith("nhn-appliance: trick/wide-reject")
-                   for r in hosts("trick-open")["site-pc"].rules)
-    assert not hosts("trick-open")["site-pc"].default_block and hosts("trick-open")["kiosk"].default_block
+    assert not any(
+        r["DisplayName"][0].startswith("nhn-appliance: trick/wide-reject")
+        for r in hosts("trick-open")["site-pc"].rules
+    )
+    assert (
+        not hosts("trick-open")["site-pc"].default_block
+        and hosts("trick-open")["kiosk"].default_block
+    )
 
 
 # -- golden files, idempotence, options -----------------------------------------
@@ -226,7 +248,10 @@ def test_scripts_clear_their_own_items_first() -> None:
     for art in RENDERER.render(policy("default")):
         lines = [x for x in art.text.splitlines() if x.strip() and not x.startswith("#")]
         assert art.text.startswith("#Requires -RunAsAdministrator\n")
-        assert lines[1].startswith("Get-NetFirewallRule -Group 'nhn-appliance' ") and "Remove-NetFirewallRule" in lines[1]
+        assert (
+            lines[1].startswith("Get-NetFirewallRule -Group 'nhn-appliance' ")
+            and "Remove-NetFirewallRule" in lines[1]
+        )
         assert lines[2].startswith("Get-NetQosPolicy ") and "Remove-NetQosPolicy" in lines[2]
         for line in lines[3:]:
             name, params, tail = command(line)
@@ -236,19 +261,25 @@ def test_scripts_clear_their_own_items_first() -> None:
                 assert params["Name"][0].startswith("nhn-appliance-")
 
 
-@pytest.mark.parametrize("value,line", [
-    (None, "# netsh winhttp set proxy kunde.proxy.nhn.no:8080"),
-    ("yes", "netsh winhttp set proxy 'kunde.proxy.nhn.no:8080'"),
-    ("proxy.example.no:3128", "netsh winhttp set proxy 'proxy.example.no:3128'"),
-    ("no", None),
-])
+@pytest.mark.parametrize(
+    "value,line",
+    [
+        (None, "# netsh winhttp set proxy kunde.proxy.nhn.no:8080"),
+        ("yes", "netsh winhttp set proxy 'kunde.proxy.nhn.no:8080'"),
+        ("proxy.example.no:3128", "netsh winhttp set proxy 'proxy.example.no:3128'"),
+        ("no", None),
+    ],
+)
 def test_winhttp_proxy_option(value, line) -> None:
     arts = RENDERER.render(policy("default"), {"winhttp-proxy": value} if value else None)
     pc = arts[0].text.splitlines()
     if line is None:
         assert not any("winhttp set proxy" in x for x in pc)
     else:
-        assert line in pc and "# Show: netsh winhttp show proxy   Undo: netsh winhttp reset proxy" in pc
+        assert (
+            line in pc
+            and "# Show: netsh winhttp show proxy   Undo: netsh winhttp reset proxy" in pc
+        )
     assert not any("winhttp" in x for a in arts[1:] for x in a.text.splitlines())
 
 
@@ -266,9 +297,15 @@ def test_quoting_round_trips(text: str) -> None:
 
 def _hostile_site() -> Site:
     return Site(
-        file="site.toml", name="inj", title="", outbound="blocked", blocked_action=Action.REJECT,
-        lan_interfaces=("lan0",), lan_prefixes=(Span(4, 0xC6336400, 0xC633647F),),
-        uplinks=(Uplink(Zone.HELSENETT, "wan-hn"),), services=("ondsinnet",),
+        file="site.toml",
+        name="inj",
+        title="",
+        outbound="blocked",
+        blocked_action=Action.REJECT,
+        lan_interfaces=("lan0",),
+        lan_prefixes=(Span(4, 0xC6336400, 0xC633647F),),
+        uplinks=(Uplink(Zone.HELSENETT, "wan-hn"),),
+        services=("ondsinnet",),
     )
 
 
@@ -280,10 +317,26 @@ FIXED = {
     "Set-NetFirewallProfile -Profile Domain,Private,Public -DefaultOutboundAction Block",
 }
 SHAPES = {
-    "New-NetFirewallRule": {"Name", "DisplayName", "Group", "Direction", "Action", "Protocol",
-                            "RemoteAddress", "RemotePort"},
-    "New-NetQosPolicy": {"Name", "IPDstPrefixMatchCondition", "IPProtocolMatchCondition", "IPDstPortMatchCondition",
-                         "IPDstPortStartMatchCondition", "IPDstPortEndMatchCondition", "DSCPAction", "NetworkProfile"},
+    "New-NetFirewallRule": {
+        "Name",
+        "DisplayName",
+        "Group",
+        "Direction",
+        "Action",
+        "Protocol",
+        "RemoteAddress",
+        "RemotePort",
+    },
+    "New-NetQosPolicy": {
+        "Name",
+        "IPDstPrefixMatchCondition",
+        "IPProtocolMatchCondition",
+        "IPDstPortMatchCondition",
+        "IPDstPortStartMatchCondition",
+        "IPDstPortEndMatchCondition",
+        "DSCPAction",
+        "NetworkProfile",
+    },
 }
 
 

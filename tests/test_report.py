@@ -10,8 +10,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from nhn_appliance.report.diagnose import load_rules
+
 from nhn_appliance.report import FORMATS, get_format
+from nhn_appliance.report.diagnose import load_rules
 from nhn_appliance.report.model import ReportInputError, build_report, read_results
 
 TESTS = Path(__file__).parent
@@ -62,7 +63,10 @@ def test_json_report_validates(path, lang):
 
 def test_unverified_never_a_pass():
     rep = _report(CASE_DIR / "media-unverified.json")
-    assert {u["target"] for u in rep["unverified"]} >= {"udp 91.186.92.28:40000", "udp 91.186.67.134:50000"}
+    assert {u["target"] for u in rep["unverified"]} >= {
+        "udp 91.186.92.28:40000",
+        "udp 91.186.67.134:50000",
+    }
     for s in rep["services"]:
         for c in s["checks"]:
             if c["reason"] == "not-verifiable":
@@ -84,17 +88,23 @@ def test_nagios_exit_codes():
 def test_prometheus_format():
     out = get_format("prometheus").render(_report(CASE_DIR / "proxy.json"))
     assert 'nhn_appliance_report_verdict{site="kontor-g"} 2' in out
-    assert 'nhn_appliance_report_finding{site="kontor-g",id="proxy-auth-required",service="proxy"} 2' in out
+    assert (
+        'nhn_appliance_report_finding{site="kontor-g",id="proxy-auth-required",service="proxy"} 2'
+        in out
+    )
     for line in out.splitlines():
         assert line.startswith("# ") or line.startswith("nhn_appliance_")
 
 
 # -- schema versions and bad input --------------------------------------------------
-@pytest.mark.parametrize("schema, words", [
-    ("nhn-appliance/probe-results/0", ["older version (0)", "reads version 1"]),
-    ("nhn-appliance/probe-results/2", ["newer version (2)", "upgrade"]),
-    ("something/else", ["not a probe result document"]),
-])
+@pytest.mark.parametrize(
+    "schema, words",
+    [
+        ("nhn-appliance/probe-results/0", ["older version (0)", "reads version 1"]),
+        ("nhn-appliance/probe-results/2", ["newer version (2)", "upgrade"]),
+        ("something/else", ["not a probe result document"]),
+    ],
+)
 def test_other_schema_clear_message(tmp_path, schema, words):
     doc = json.loads((CASE_DIR / "dns.json").read_text())
     doc["schema"] = schema
@@ -118,10 +128,17 @@ def test_privacy_no_secrets_or_payloads():
     bad = doc["results"][2]
     bad["target"] = "http://alice:hunter2@sikker.proxy.nhn.no:8080"
     bad["id"] = "proxy:http://alice:hunter2@sikker.proxy.nhn.no:8080"
-    bad["detail"] = "sent Proxy-Authorization: Basic dXNlcjpodW50ZXIy to alice:s3cr3tP4ss@198.51.100.88:8080"
-    bad["evidence"] |= {"password": "s3cr3tP4ss", "headers": {"Proxy-Authorization": "Basic dXNlcjpodW50ZXIy"},
-                        "token": "abcdeftoken123", "body": "PAYLOADBYTES", "reply_head": "PAYLOADBYTES",
-                        "url": "https://bob:hunter2@198.51.100.9/x?password=hunter2"}
+    bad["detail"] = (
+        "sent Proxy-Authorization: Basic dXNlcjpodW50ZXIy to alice:s3cr3tP4ss@198.51.100.88:8080"
+    )
+    bad["evidence"] |= {
+        "password": "s3cr3tP4ss",
+        "headers": {"Proxy-Authorization": "Basic dXNlcjpodW50ZXIy"},
+        "token": "abcdeftoken123",
+        "body": "PAYLOADBYTES",
+        "reply_head": "PAYLOADBYTES",
+        "url": "https://bob:hunter2@198.51.100.9/x?password=hunter2",
+    }
     bad["events"][0]["detail"] = "Authorization: Bearer abcdeftoken123"
     for lang in ("nb", "en"):
         rep = build_report(doc, lang)
@@ -141,18 +158,42 @@ def big_doc(n: int = 500) -> dict:
     results = []
     for i in range(n):
         svc = services[i % len(services)]
-        status = "fail" if i % 97 == 0 else "warn" if i % 53 == 0 else "skipped" if i % 7 == 0 else "ok"
+        status = (
+            "fail" if i % 97 == 0 else "warn" if i % 53 == 0 else "skipped" if i % 7 == 0 else "ok"
+        )
         addr = f"198.51.100.{i % 250 + 1}"
-        results.append({"id": f"tcp:{addr}:{1000 + i}", "kind": "tcp", "target": f"{addr}:{1000 + i}",
-                        "service": svc, "source": "002:1", "status": status,
-                        "reason": {"ok": "open", "fail": "timeout", "warn": "answer-differs",
-                                   "skipped": "not-verifiable"}[status],
-                        "detail": f"tcp {addr}:{1000 + i}", "evidence": {"address": addr, "port": 1000 + i},
-                        "events": [], "duration_s": 0.01})
-    return {"schema": "nhn-appliance/probe-results/1", "software": {"name": "nhn-appliance", "version": "0.1.0"},
-            "site": {"name": "stor-klinikk", "file": "appliance.toml"}, "host": {"hostname": "nhn-box"},
-            "started_at": "2026-11-22T12:00:00.00Z", "ended_at": "2026-11-22T12:01:00.00Z",
-            "runtime_s": 60.0, "interrupted": False, "summary": {}, "results": results}
+        results.append(
+            {
+                "id": f"tcp:{addr}:{1000 + i}",
+                "kind": "tcp",
+                "target": f"{addr}:{1000 + i}",
+                "service": svc,
+                "source": "002:1",
+                "status": status,
+                "reason": {
+                    "ok": "open",
+                    "fail": "timeout",
+                    "warn": "answer-differs",
+                    "skipped": "not-verifiable",
+                }[status],
+                "detail": f"tcp {addr}:{1000 + i}",
+                "evidence": {"address": addr, "port": 1000 + i},
+                "events": [],
+                "duration_s": 0.01,
+            }
+        )
+    return {
+        "schema": "nhn-appliance/probe-results/1",
+        "software": {"name": "nhn-appliance", "version": "0.1.0"},
+        "site": {"name": "stor-klinikk", "file": "appliance.toml"},
+        "host": {"hostname": "nhn-box"},
+        "started_at": "2026-11-22T12:00:00.00Z",
+        "ended_at": "2026-11-22T12:01:00.00Z",
+        "runtime_s": 60.0,
+        "interrupted": False,
+        "summary": {},
+        "results": results,
+    }
 
 
 @pytest.mark.parametrize("lang", ["nb", "en"])
@@ -164,14 +205,20 @@ def test_many_results_summary_first_screen(lang):
     assert f"{lb['verdict']}: {lb['status_fail']}" in head
     assert "stor-klinikk" in head and "2026-11-22T12:00:00.00Z" in head
     for s in rep["services"]:
-        assert any(line.split()[:1] == [lb["status_" + s["verdict"]]] and f" {s['title']}:" in line
-                   for line in head.splitlines()), s["service"]
+        assert any(
+            line.split()[:1] == [lb["status_" + s["verdict"]]] and f" {s['title']}:" in line
+            for line in head.splitlines()
+        ), s["service"]
 
 
 # -- command line ----------------------------------------------------------------------------------
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "nhn_appliance.cli", *args],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "nhn_appliance.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_report_text_and_nagios(tmp_path):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import netns
 import pytest
+
 from nhn_appliance.report import html
 
 HOSTILE = "<script>alert('x')</script> \"quoted\" & 'single' </details></pre>"
@@ -32,45 +33,101 @@ def make_report(*, lang: str = "nb", n_checks: int = 15, text: str = "", labels=
         checks = []
         for i in range(n_checks // 3):
             kind = kinds[i % len(kinds)]
-            status = ("skipped" if kind == "note" else
-                      "fail" if (s, kind) == (0, "stun") else
-                      "warn" if (s, kind) == (2, "dns") else "ok")
-            checks.append({"id": f"{kind}:{name}:{i}", "kind": kind,
-                           "target": f"91.186.66.{i}:443{text}",
-                           "status": status,
-                           "reason": "not-verifiable" if kind == "note" else
-                           "timeout" if status == "fail" else "",
-                           "detail": f"detail {i}{text}", "duration_s": 0.01})
-        services.append({"service": name, "title": f"Tjeneste {name}{text}",
-                         "verdict": "fail" if s == 0 else "warn" if s == 2 else "ok",
-                         "counts": {}, "checks": checks})
+            status = (
+                "skipped"
+                if kind == "note"
+                else "fail"
+                if (s, kind) == (0, "stun")
+                else "warn"
+                if (s, kind) == (2, "dns")
+                else "ok"
+            )
+            checks.append(
+                {
+                    "id": f"{kind}:{name}:{i}",
+                    "kind": kind,
+                    "target": f"91.186.66.{i}:443{text}",
+                    "status": status,
+                    "reason": "not-verifiable"
+                    if kind == "note"
+                    else "timeout"
+                    if status == "fail"
+                    else "",
+                    "detail": f"detail {i}{text}",
+                    "duration_s": 0.01,
+                }
+            )
+        services.append(
+            {
+                "service": name,
+                "title": f"Tjeneste {name}{text}",
+                "verdict": "fail" if s == 0 else "warn" if s == 2 else "ok",
+                "counts": {},
+                "checks": checks,
+            }
+        )
     return {
-        "schema": "nhn-appliance/report/1", "lang": lang,
+        "schema": "nhn-appliance/report/1",
+        "lang": lang,
         "software": {"name": "nhn-appliance", "version": "0.1.0"},
         "site": {"name": f"Legekontoret Bryn{text}", "file": "site.toml"},
-        "host": {"hostname": "appliance1", "addresses": ["192.168.10.5"],
-                 "gateways": ["192.168.10.1"], "resolvers": ["192.168.10.1"]},
-        "started_at": "2026-11-22T12:00:00.000Z", "ended_at": "2026-11-22T12:00:03.200Z",
-        "runtime_s": 3.2, "interrupted": False, "verdict": "fail",
+        "host": {
+            "hostname": "appliance1",
+            "addresses": ["192.168.10.5"],
+            "gateways": ["192.168.10.1"],
+            "resolvers": ["192.168.10.1"],
+        },
+        "started_at": "2026-11-22T12:00:00.000Z",
+        "ended_at": "2026-11-22T12:00:03.200Z",
+        "runtime_s": 3.2,
+        "interrupted": False,
+        "verdict": "fail",
         "summary": {"ok": 20, "warn": 1, "fail": 2, "error": 0, "skipped": 5},
         "services": services,
         "findings": [
-            {"id": "media-blocked", "service": "join", "severity": "fail",
-             "title": f"Bilde uten lyd: mediaportene er blokkert{text}",
-             "explanation": f"Signalering virker, media ikke.{text}",
-             "remediation": f"Åpne UDP 3478 og 50000-54999 mot 91.186.66.0/24{text}",
-             "source": f"002:88-89{text}", "checks": ["stun:join:3"]},
-            {"id": "clock", "service": "fjernhjelp", "severity": "warn",
-             "title": "Klokka går 2 s feil", "explanation": "",
-             "remediation": "Still klokka mot NTP", "source": "004:12", "checks": []},
+            {
+                "id": "media-blocked",
+                "service": "join",
+                "severity": "fail",
+                "title": f"Bilde uten lyd: mediaportene er blokkert{text}",
+                "explanation": f"Signalering virker, media ikke.{text}",
+                "remediation": f"Åpne UDP 3478 og 50000-54999 mot 91.186.66.0/24{text}",
+                "source": f"002:88-89{text}",
+                "checks": ["stun:join:3"],
+            },
+            {
+                "id": "clock",
+                "service": "fjernhjelp",
+                "severity": "warn",
+                "title": "Klokka går 2 s feil",
+                "explanation": "",
+                "remediation": "Still klokka mot NTP",
+                "source": "004:12",
+                "checks": [],
+            },
         ],
-        "unverified": [{"service": "join", "target": f"UDP 50000-54999{text}",
-                        "why": f"krever et testanrop{text}"}],
-        "evidence": [{"id": "stun:join:3", "kind": "stun", "target": "91.186.66.3:3478",
-                      "evidence": {"note": f"silence{text}"},
-                      "events": [{"op": "send", "t": 0.001, "detail": text}]}],
-        "contacts": {"email": "kundesenter@nhn.no", "phones": ["02017", "24 20 00 00"],
-                     "hours": "24/7", "source": "brief"},
+        "unverified": [
+            {
+                "service": "join",
+                "target": f"UDP 50000-54999{text}",
+                "why": f"krever et testanrop{text}",
+            }
+        ],
+        "evidence": [
+            {
+                "id": "stun:join:3",
+                "kind": "stun",
+                "target": "91.186.66.3:3478",
+                "evidence": {"note": f"silence{text}"},
+                "events": [{"op": "send", "t": 0.001, "detail": text}],
+            }
+        ],
+        "contacts": {
+            "email": "kundesenter@nhn.no",
+            "phones": ["02017", "24 20 00 00"],
+            "hours": "24/7",
+            "source": "brief",
+        },
         "labels": labels if labels is not None else {},
     }
 
@@ -89,8 +146,18 @@ class Refs(HTMLParser):
         self.tags.append(tag)
         self._in_style = tag == "style"
         for name, value in attrs:
-            if name in ("src", "href", "srcset", "action", "data", "poster", "background",
-                        "formaction", "xlink:href", "manifest") or name.startswith("on"):
+            if name in (
+                "src",
+                "href",
+                "srcset",
+                "action",
+                "data",
+                "poster",
+                "background",
+                "formaction",
+                "xlink:href",
+                "manifest",
+            ) or name.startswith("on"):
                 self.refs.append((tag, name, value or ""))
 
     def handle_endtag(self, tag):
@@ -131,8 +198,19 @@ def test_hostile_labels_and_contacts_are_escaped():
 def test_self_contained():
     page = html.render(make_report(text=" see https://hjelp.nhn.no/x //cdn.example/a.js"))
     refs = parse(page)
-    assert not {"script", "img", "link", "iframe", "object", "embed", "video", "audio",
-                "source", "base", "form"} & set(refs.tags)
+    assert not {
+        "script",
+        "img",
+        "link",
+        "iframe",
+        "object",
+        "embed",
+        "video",
+        "audio",
+        "source",
+        "base",
+        "form",
+    } & set(refs.tags)
     for tag, name, value in refs.refs:
         assert name == "href" and value.startswith(("mailto:", "tel:", "#")), (tag, name, value)
     assert "url(" not in refs.css and "@import" not in refs.css and "@font-face" not in refs.css
@@ -147,10 +225,13 @@ def test_head_language_viewport_and_print():
     assert "@media print" in page
 
 
-@pytest.mark.parametrize("lang, words", [
-    ("nb", ["FEIL", "ADVARSEL", "OK", "IKKE VERIFISERT", "Tiltak", "Samlet vurdering"]),
-    ("en", ["FAIL", "WARN", "OK", "NOT VERIFIED", "What to do", "Overall verdict"]),
-])
+@pytest.mark.parametrize(
+    "lang, words",
+    [
+        ("nb", ["FEIL", "ADVARSEL", "OK", "IKKE VERIFISERT", "Tiltak", "Samlet vurdering"]),
+        ("en", ["FAIL", "WARN", "OK", "NOT VERIFIED", "What to do", "Overall verdict"]),
+    ],
+)
 def test_default_words_when_labels_missing(lang, words):
     page = html.render(make_report(lang=lang))
     for word in words:
@@ -196,20 +277,32 @@ def test_minimal_report_renders():
 
 def test_summary_before_long_parts_and_long_parts_collapsed():
     page = html.render(make_report(n_checks=300))
-    order = [page.index(f'id="{part}"') for part in
-             ("summary", "verdict", "matrix", "findings", "checks", "evidence", "contacts")]
+    order = [
+        page.index(f'id="{part}"')
+        for part in ("summary", "verdict", "matrix", "findings", "checks", "evidence", "contacts")
+    ]
     assert order == sorted(order)
     assert page.count('<details class="service-checks">') == 3  # closed
-    assert "<details class=\"evidence\">" in page and " open" not in page.split('id="checks"')[1]
+    assert '<details class="evidence">' in page and " open" not in page.split('id="checks"')[1]
 
 
 # ---------------------------------------------------------------- Chromium
 
 CHROMIUM = shutil.which("chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-         "--no-default-browser-check", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-breakpad",
-         "--host-resolver-rules=MAP * ~NOTFOUND"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-breakpad",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+]
 
 
 @pytest.fixture(scope="module")
@@ -224,8 +317,9 @@ def offline_ns():
         subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True, timeout=10)
         yield name
     finally:
-        for pid in subprocess.run(["ip", "netns", "pids", name], capture_output=True,
-                                  text=True, timeout=10).stdout.split():
+        for pid in subprocess.run(
+            ["ip", "netns", "pids", name], capture_output=True, text=True, timeout=10
+        ).stdout.split():
             os.kill(int(pid), 9)
         subprocess.run(["ip", "netns", "del", name], timeout=10)
 
@@ -234,10 +328,24 @@ def chromium(ns: str, tmp: Path, page: Path, *args: str) -> tuple[str, list[str]
     """Run chromium offline on ``page``; return stdout and the URLs the page requested."""
     home = tmp / "home"
     netlog = tmp / f"net-{secrets.token_hex(3)}.json"
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-           "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache")}
-    argv = ["ip", "netns", "exec", ns, CHROMIUM, *FLAGS, f"--user-data-dir={home / 'profile'}",
-            f"--log-net-log={netlog}", *args, page.as_uri()]
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+    }
+    argv = [
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        CHROMIUM,
+        *FLAGS,
+        f"--user-data-dir={home / 'profile'}",
+        f"--log-net-log={netlog}",
+        *args,
+        page.as_uri(),
+    ]
     res = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=90)
     assert res.returncode == 0, res.stderr[-2000:]
     return res.stdout, page_requests(netlog)
@@ -247,8 +355,11 @@ def page_requests(netlog: Path) -> list[str]:
     """URLs the page itself asked for (the browser's own update pings have no page origin)."""
     log = json.loads(netlog.read_text())
     start = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
-    return [e["params"]["url"] for e in log["events"]
-            if e["type"] == start and "file://" in e["params"].get("network_isolation_key", "")]
+    return [
+        e["params"]["url"]
+        for e in log["events"]
+        if e["type"] == start and "file://" in e["params"].get("network_isolation_key", "")
+    ]
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -267,15 +378,20 @@ def test_net_log_detector_sees_a_request(offline_ns, tmp_path):
 
 
 def test_rendered_page_offline(offline_ns, tmp_path):
-    report = make_report(lang="nb", text=" <b>&\"")
+    report = make_report(lang="nb", text=' <b>&"')
     page = tmp_path / "report.html"
     page.write_text(html.render(report), encoding="utf-8")
     dom, requests = chromium(offline_ns, tmp_path, page, "--window-size=1280,800", "--dump-dom")
     assert requests == []
     text = _text(dom)
     summary = text.split("Tjenester og sjekker")[0]
-    for word in ("Samlet vurdering: FEIL", "Legekontoret Bryn <b>&\"", "nhn-appliance 0.1.0",
-                 "2026-11-22 12:00:00 UTC", "kundesenter@nhn.no"):
+    for word in (
+        "Samlet vurdering: FEIL",
+        'Legekontoret Bryn <b>&"',
+        "nhn-appliance 0.1.0",
+        "2026-11-22 12:00:00 UTC",
+        "kundesenter@nhn.no",
+    ):
         assert word in summary, word
     matrix = text.split("Tjenester og sjekker")[1].split("Funn (2)")[0]
     for word in ("Tjeneste join", "FEIL", "ADVARSEL", "OK", "IKKE VERIFISERT", "stun", "note"):
@@ -290,8 +406,9 @@ def test_screenshots_desktop_and_phone(offline_ns, tmp_path):
     page.write_text(html.render(make_report(n_checks=300)), encoding="utf-8")
     for (w, h), name in (((1280, 800), "desktop.png"), ((390, 844), "phone.png")):
         shot = tmp_path / name
-        _, requests = chromium(offline_ns, tmp_path, page, f"--window-size={w},{h}",
-                               f"--screenshot={shot}")
+        _, requests = chromium(
+            offline_ns, tmp_path, page, f"--window-size={w},{h}", f"--screenshot={shot}"
+        )
         assert requests == []
         assert png_size(shot) == (w, h)
 
@@ -299,18 +416,21 @@ def test_screenshots_desktop_and_phone(offline_ns, tmp_path):
 @pytest.mark.parametrize("size", [(1280, 800), (390, 844)])
 def test_summary_on_first_screen_with_300_checks(offline_ns, tmp_path, size):
     """Layout measured by Chromium: a test-only copy of the page reports where things are."""
-    probe = ("<script>const r = s => document.querySelector(s).getBoundingClientRect();"
-             "const out = {h: innerHeight, verdict: r('#verdict').bottom,"
-             " summary: r('#summary').bottom,"
-             " open: document.querySelectorAll('details[open]').length,"
-             " details: document.querySelectorAll('details').length};"
-             "document.body.insertAdjacentHTML('beforeend', '<pre id=layout>' + JSON.stringify(out)"
-             " + '</pre>');</script>")
+    probe = (
+        "<script>const r = s => document.querySelector(s).getBoundingClientRect();"
+        "const out = {h: innerHeight, verdict: r('#verdict').bottom,"
+        " summary: r('#summary').bottom,"
+        " open: document.querySelectorAll('details[open]').length,"
+        " details: document.querySelectorAll('details').length};"
+        "document.body.insertAdjacentHTML('beforeend', '<pre id=layout>' + JSON.stringify(out)"
+        " + '</pre>');</script>"
+    )
     page = tmp_path / "report.html"
     page.write_text(html.render(make_report(n_checks=300)).replace("</body>", probe + "</body>"))
-    dom, _ = chromium(offline_ns, tmp_path, page, "--dump-dom",
-                      f"--window-size={size[0]},{size[1]}")
-    layout = json.loads(dom.split("<pre id=\"layout\">")[1].split("</pre>")[0])
+    dom, _ = chromium(
+        offline_ns, tmp_path, page, "--dump-dom", f"--window-size={size[0]},{size[1]}"
+    )
+    layout = json.loads(dom.split('<pre id="layout">')[1].split("</pre>")[0])
     assert layout["details"] >= 4 and layout["open"] <= 1  # only the short unverified list
     assert 0 < layout["verdict"] <= layout["h"]
     if size[0] >= 1000:
@@ -336,4 +456,3 @@ def _text(dom: str) -> str:
 
     T(convert_charrefs=True).feed(dom)
     return " ".join(" ".join(parts).split())
-

@@ -14,9 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import netns
+import pytest
 
 RULES = Path(__file__).parent / "cases" / "resolve" / "rules"
 RESOLVER = "198.51.100.130"  # RouterLab's hn end of the hn link
@@ -42,8 +41,12 @@ def lab():
         pytest.skip(reason)
     with netns.RouterLab() as lab:
         server = netns.DnsmasqServer(
-            lab.ns["hn"], RESOLVER,
-            host_records=["sikker.proxy.nhn.test,203.0.113.41,2001:db8:a::41", "ntp.nhn.test,203.0.113.123"],
+            lab.ns["hn"],
+            RESOLVER,
+            host_records=[
+                "sikker.proxy.nhn.test,203.0.113.41,2001:db8:a::41",
+                "ntp.nhn.test,203.0.113.123",
+            ],
         ).start()
         try:
             yield lab
@@ -58,7 +61,16 @@ def _site(tmp_path: Path, resolvers: list[str]) -> Path:
 
 
 def _run(lab, site: Path, *args: str) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "nhn_appliance.cli", "--rules", str(RULES), "--site", str(site), *args]
+    argv = [
+        sys.executable,
+        "-m",
+        "nhn_appliance.cli",
+        "--rules",
+        str(RULES),
+        "--site",
+        str(site),
+        *args,
+    ]
     return netns.run_in(lab.ns["site"], argv, check=False)
 
 
@@ -90,10 +102,22 @@ def test_resolve_pins_answers_with_ttl_and_time(lab, tmp_path: Path) -> None:
 def test_failed_name_keeps_previous_pin(lab, tmp_path: Path) -> None:
     site = _site(tmp_path, [RESOLVER])
     pins = tmp_path / "site.pins.json"
-    pins.write_text(json.dumps({
-        "schema": "nhn-appliance/pins/1", "site": "resolve-test", "names": {
-            "mangler.nhn.test": {"addresses": ["203.0.113.99"], "ttl": 60,
-                                 "resolved_at": "2026-01-01T00:00:00Z", "resolver": RESOLVER}}}))
+    pins.write_text(
+        json.dumps(
+            {
+                "schema": "nhn-appliance/pins/1",
+                "site": "resolve-test",
+                "names": {
+                    "mangler.nhn.test": {
+                        "addresses": ["203.0.113.99"],
+                        "ttl": 60,
+                        "resolved_at": "2026-01-01T00:00:00Z",
+                        "resolver": RESOLVER,
+                    }
+                },
+            }
+        )
+    )
     proc = _run(lab, site, "resolve", "--timeout", "1")
     assert proc.returncode == 1
     assert "previous pin kept" in proc.stderr
@@ -108,7 +132,9 @@ REFUSING = "203.0.113.77"  # hn's kernel answers port-unreachable: no DNS server
 
 @pytest.fixture(scope="module")
 def silent(lab):
-    netns.nft(lab.ns["hn"], f"""
+    netns.nft(
+        lab.ns["hn"],
+        f"""
 table inet silence {{
     chain input {{
         type filter hook input priority filter; policy accept;
@@ -116,13 +142,15 @@ table inet silence {{
         ip daddr {SILENT} tcp dport 53 drop
     }}
 }}
-""")
+""",
+    )
     return SILENT
 
 
 @pytest.mark.parametrize("server", ["silent", "refusing"])
-def test_unanswering_resolver_is_an_error_and_writes_nothing(lab, silent, tmp_path: Path,
-                                                              server: str) -> None:
+def test_unanswering_resolver_is_an_error_and_writes_nothing(
+    lab, silent, tmp_path: Path, server: str
+) -> None:
     site = _site(tmp_path, [silent if server == "silent" else REFUSING])
     start = time.monotonic()
     proc = _run(lab, site, "resolve", "--timeout", "0.5")

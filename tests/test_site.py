@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from nhn_appliance.cli import main
+from nhn_appliance.errors import SiteError
 from nhn_appliance.policy.addresses import parse_address
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.model import Action, Uplink, Zone
 from nhn_appliance.policy.site import find_site, load_site, packaged_site
-
-from nhn_appliance.cli import main
-from nhn_appliance.errors import SiteError
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
