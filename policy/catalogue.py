@@ -25,6 +25,7 @@ from nhn_appliance.policy.model import (
     Service,
     Zone,
 )
+from nhn_appliance.policy.defaults import defaults_file, load_defaults
 from nhn_appliance.policy.schema import Node, read_toml
 
 ZONES = tuple(z.value for z in Zone)
@@ -271,7 +272,8 @@ def _load_catalogue(directory: str) -> Catalogue:
             str(base / "qos.toml"), "", "is missing: the catalogue needs its QoS classes"
         )
     _cross_check(services, qos)
-    return Catalogue(directory=directory, services=services, qos=qos)
+    defaults = load_defaults(defaults_file(base))
+    return Catalogue(directory=directory, services=services, qos=qos, defaults=defaults)
 
 
 def _cross_check(services: dict[str, Service], qos: dict[str, QosClass]) -> None:

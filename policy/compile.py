@@ -175,6 +175,7 @@ def compile_policy(
         warnings=tuple(warnings),
         omitted=tuple(dict.fromkeys(omitted)),
         system_proxy=system_proxy,
+        default_comment=catalogue.defaults.default_comment(site.outbound),
     )
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from nhn_appliance.policy.defaults import SiteDefaults
 
 
 class Zone(StrEnum):
@@ -109,6 +112,7 @@ class Catalogue:
     directory: str
     services: dict[str, Service]
     qos: dict[str, QosClass]
+    defaults: SiteDefaults  #: what a site file leaves unsaid (rules/site/defaults.toml)
 
     @property
     def profiles(self) -> dict[str, Profile]:
@@ -213,6 +217,7 @@ class Policy:
     warnings: tuple[str, ...] = ()
     omitted: tuple[str, ...] = ()  #: endpoints left out, with the reason
     system_proxy: str = ""  #: HOST:PORT of the catalogue's system proxy, if the site uses it
+    default_comment: str = ""  #: what every target prints beside the site's default rule
 
     def families(self) -> tuple[int, ...]:
         """Families that appear anywhere in the policy (LAN, rules or hosts)."""

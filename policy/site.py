@@ -43,6 +43,7 @@ def _iface(node: Node) -> str:
 
 def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
     root = Node(read_toml(path, display, SiteError), display, "", SiteError)
+    defaults = catalogue.defaults
     root.table(TOP_KEYS, required=("site", "lan", "uplinks"))
     head = root.get("site").table(SITE_KEYS, required=("name", "services"))
 
@@ -127,12 +128,12 @@ def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
         "timeout": probe.get("timeout").number(0.1, 60, 3.0),
         "deadline": probe.get("deadline").number(1, 3600, 60.0),
         "concurrency": probe.get("concurrency").integer(1, 256, 64),
-        # an explicit empty list means "no NTP check"; absent means NHN's server (002:486)
+        # an explicit empty list means "no NTP check"; absent means the catalogue's default
         "ntp_servers": [n.text() for n in probe.get("ntp_servers").list(single_ok=True)]
         if probe.has("ntp_servers")
-        else ["ntp.nhn.no"],
-        "pac_url": probe.get("pac_url").text("http://config.nhn.no/kunde.pac"),
-        "proxy": probe.get("proxy").text("sikker.proxy.nhn.no:8080"),
+        else list(defaults.ntp_servers),
+        "pac_url": probe.get("pac_url").text(defaults.pac.value),
+        "proxy": probe.get("proxy").text(defaults.proxy.value),
         "test_urls": [n.text() for n in probe.get("test_urls").list(single_ok=True)],
     }
 
@@ -140,7 +141,7 @@ def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
         file=display,
         name=head.get("name").name(),
         title=head.get("title").text(""),
-        outbound=head.get("outbound").choice(("open", "blocked"), "open"),
+        outbound=head.get("outbound").choice(("open", "blocked"), defaults.outbound),
         blocked_action=Action(head.get("blocked_action").choice(("reject", "drop"), "reject")),
         lan_interfaces=lan_ifaces,
         lan_prefixes=prefixes,

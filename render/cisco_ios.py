@@ -210,11 +210,7 @@ class CiscoIosRenderer:
         else:
             acl.remark(f"the LAN of {policy.site}")
             self._aces(acl, policy.scope_rules(""), iface, srcs, groups)
-            acl.remark(
-                "outbound open (NHN default, 002:83)"
-                if policy.outbound == "open"
-                else "outbound blocked: nothing else leaves the site"
-            )
+            acl.remark(policy.default_comment)
             if policy.default_action == Action.ACCEPT:
                 acl.lines += [f"permit {self._any(acl)} {s} any" for s in srcs]
                 acl.remark("source not in the LAN prefixes")

@@ -164,11 +164,7 @@ class IptablesRenderer:
             if r.family == family
             for line in _rule_lines(r, "NHN-SITE")
         ]
-        default = (
-            "outbound open (NHN default, 002:83)"
-            if policy.outbound == "open"
-            else "outbound blocked: nothing else leaves the site"
-        )
+        default = policy.default_comment
         site_lines.append(
             f'-A NHN-SITE -m comment --comment "{default}" -j {_target(policy.default_action, family)}'
         )

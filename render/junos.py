@@ -261,11 +261,7 @@ class JunosRenderer:
         src = f"source-prefix-list {lists.get(lan, 'nhn-lan')}"
         rules = [r for r in policy.scope_rules("") if r.family == family and iface in r.interfaces]
         self._terms(flt, rules, src, "lan", lists)
-        default = (
-            "outbound open (NHN default, 002:83)"
-            if policy.outbound == "open"
-            else "outbound blocked: nothing else leaves the site"
-        )
+        default = policy.default_comment
         flt.terms.append(Term("lan-default", text(default), [src], [THEN[policy.default_action]]))
         flt.terms.append(Term("not-from-lan", "source not in the LAN prefixes", [], ["discard"]))
         return flt

@@ -197,11 +197,7 @@ class NftablesRenderer:
             chain="site",
             title=f"the LAN of {policy.site}: outbound {policy.outbound}",
             default=VERDICT[policy.default_action],
-            default_comment=(
-                "outbound open (NHN default, 002:83)"
-                if policy.outbound == "open"
-                else "outbound blocked: nothing else leaves the site"
-            ),
+            default_comment=policy.default_comment,
         )
         _scope_sets(policy, "site", list(policy.scope_rules("")), site_scope, sets)
         scopes.append(site_scope)

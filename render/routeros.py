@@ -208,9 +208,7 @@ def _section(policy: Policy, family: int, up: dict[str, str]) -> Section:
         items.append(
             Item(
                 (("chain", "nhn-site"), *VERDICT[policy.default_action]),
-                "outbound open (NHN default, 002:83)"
-                if policy.outbound == "open"
-                else "outbound blocked: nothing else leaves the site",
+                policy.default_comment,
             )
         )
         chains.append(Chain(f"the LAN of {policy.site}: outbound {policy.outbound}", items))
