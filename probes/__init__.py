@@ -1,4 +1,4 @@
-"""Everything that talks to the network: name pinning now, the site probes later.
+"""Everything that touches the network: name pinning, the probe plan, runner and probers.
 
 Each module here imports its network libraries itself, so the command line
 pays for them only when a probe runs.

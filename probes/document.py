@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from nhn_appliance import __version__
-from nhn_appliance.probes.model import Result
+from nhn_appliance.probes.model import RESULTS_SCHEMA, Result
 
-SCHEMA = "nhn-appliance/probe-results/1"
+SCHEMA = RESULTS_SCHEMA
 
 
 def iso(ts: float) -> str:

@@ -8,6 +8,7 @@ the closed vocabulary in :mod:`nhn_appliance.probes.failures`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -19,6 +20,30 @@ class Status(StrEnum):
     FAIL = "fail"  #: the site's need is not met (blocked, refused, wrong answer)
     ERROR = "error"  #: the check could not be carried out (bad input, local failure)
     SKIPPED = "skipped"  #: not run (needs root, no such uplink, cancelled)
+
+    @property
+    def severity(self) -> int:
+        """How bad, for "the worst status wins": error (the check could not
+        run) > fail > warn > ok > skipped (not run says nothing)."""
+        return SEVERITY[self]
+
+
+#: the one status order of the product (probe summary, report verdicts, Nagios, Prometheus)
+SEVERITY = {Status.SKIPPED: -1, Status.OK: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 3}
+
+#: the result document's format name and version (readers refuse others)
+RESULTS_SCHEMA = "nhn-appliance/probe-results/1"
+
+
+def worst(statuses: Iterable[Status | str]) -> Status:
+    """The worst of ``statuses``; an unknown status string counts as an error;
+    no status at all is "skipped"."""
+    found = Status.SKIPPED
+    for s in statuses:
+        status = Status(s) if s in Status.__members__.values() else Status.ERROR
+        if status.severity > found.severity:
+            found = status
+    return found
 
 
 @dataclass(frozen=True)
