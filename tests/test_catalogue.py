@@ -9,20 +9,16 @@ with code 2.
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import INVALID, UNIT
 
-from nhn_appliance.cli import main
 from nhn_appliance.errors import CatalogueError, InputError
 from nhn_appliance.policy.addresses import parse_address
 from nhn_appliance.policy.catalogue import default_rules_dir, load_catalogue, parse_dscp
 from nhn_appliance.policy.model import Action, PortRange, Proto, Zone
 
-CASES = Path(__file__).parent / "cases"
-INVALID = CASES / "invalid"
-UNIT = CASES / "unit"
 SERVICES = {
     "betalingsterminal",
     "cma",
@@ -34,15 +30,6 @@ SERVICES = {
     "proxy",
     "videokonferanse",
 }
-
-
-def run_main(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys) -> tuple[int, str, str]:
-    """Run the real entry point in-process: exit code, stdout, stderr."""
-    monkeypatch.setattr(sys, "argv", ["nhn-appliance", *args])
-    with pytest.raises(SystemExit) as info:
-        main()
-    out, err = capsys.readouterr()
-    return info.value.code, out, err
 
 
 # -- the real catalogue ----------------------------------------------------------
@@ -222,7 +209,7 @@ INVALID_CATALOGUES = [
 @pytest.mark.parametrize(
     ("case", "file", "key", "gist"), INVALID_CATALOGUES, ids=[c[0] for c in INVALID_CATALOGUES]
 )
-def test_invalid_catalogue(case: str, file: str, key: str, gist: str, monkeypatch, capsys) -> None:
+def test_invalid_catalogue(case: str, file: str, key: str, gist: str, run_main) -> None:
     directory = INVALID / case
     with pytest.raises(CatalogueError) as info:
         load_catalogue(directory)
@@ -231,7 +218,7 @@ def test_invalid_catalogue(case: str, file: str, key: str, gist: str, monkeypatc
     assert err.key == key
     assert gist in err.message
 
-    code, out, stderr = run_main(["--rules", str(directory), "rules", "list"], monkeypatch, capsys)
+    code, out, stderr = run_main("--rules", str(directory), "rules", "list")
     assert code == 2
     assert out == ""
     where = f"{err.file}: {key}" if key else err.file

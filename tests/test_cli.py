@@ -1,8 +1,9 @@
 """The command line: help, rules, policy, explain, render, and where inputs come from.
 
 Exit codes are main()'s (0 ok, 1 a finding, 2 bad input), so most tests run
-the real entry point in-process (``run``); help and plain listings use
-click's CliRunner on ``cli``; a few end-to-end checks run a subprocess.
+the real entry point in-process (the ``run_main`` fixture of conftest.py);
+help and plain listings use click's CliRunner on ``cli``; a few end-to-end
+checks run a subprocess.
 Every test runs in an empty temporary folder, so that neither an
 ./appliance.toml nor a pins file of the repository can leak in.
 """
@@ -16,16 +17,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import INVALID, UNIT
 
-from nhn_appliance.cli import cli, main
+from nhn_appliance.cli import cli
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.site import KNOWN_TARGETS
 from nhn_appliance.render import RENDERERS
 
-TESTS = Path(__file__).parent
-REPO = TESTS.parent
-UNIT = TESTS / "cases" / "unit"
-INVALID = TESTS / "cases" / "invalid"
 UNIT_RULES = ["--rules", str(UNIT / "catalogue")]
 
 
@@ -35,20 +33,6 @@ def in_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("NHN_APPLIANCE_SITE", raising=False)
     monkeypatch.delenv("NHN_APPLIANCE_RULES", raising=False)
     return tmp_path
-
-
-@pytest.fixture
-def run(monkeypatch: pytest.MonkeyPatch, capsys):
-    """``run(*args)`` -> (exit code, stdout, stderr) of the real main()."""
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["nhn-appliance", *args])
-        with pytest.raises(SystemExit) as info:
-            main()
-        out, err = capsys.readouterr()
-        return info.value.code, out, err
-
-    return invoke
 
 
 def subprocess_run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -92,23 +76,23 @@ def test_short_help_flag_and_version() -> None:
     assert result.exit_code == 0 and "nhn-appliance, version" in result.output
 
 
-def test_main_help_lists_every_command_and_the_exit_codes(run) -> None:
-    code, out, _ = run("--help")
+def test_main_help_lists_every_command_and_the_exit_codes(run_main) -> None:
+    code, out, _ = run_main("--help")
     assert code == 0
     for name in ("explain", "policy", "render", "resolve", "rules"):
         assert f"  {name} " in out
     assert "Exit codes: 0 success, 1 a finding, 2 bad input or usage." in out
 
 
-def test_unknown_command_is_a_usage_error(run) -> None:
-    code, _, err = run("frobnicate")
+def test_unknown_command_is_a_usage_error(run_main) -> None:
+    code, _, err = run_main("frobnicate")
     assert code == 2
     assert "No such command 'frobnicate'" in err
 
 
 # -- rules ----------------------------------------------------------------------------
-def test_rules_list(run) -> None:
-    code, out, _ = run("rules", "list")
+def test_rules_list(run_main) -> None:
+    code, out, _ = run_main("rules", "list")
     assert code == 0
     names = [line.split()[0] for line in out.splitlines() if not line.startswith("QoS")]
     assert names == sorted(load_catalogue().services)
@@ -148,34 +132,34 @@ def test_rules_show_profile_json() -> None:
     assert {e["id"] for e in profile["endpoints"]} == {"dns", "lokale-adresser", "hjelp-internett"}
 
 
-def test_rules_show_unknown_service_exits_2(run) -> None:
-    code, out, err = run("rules", "show", "jion")
+def test_rules_show_unknown_service_exits_2(run_main) -> None:
+    code, out, err = run_main("rules", "show", "jion")
     assert code == 2
     assert out == ""
     assert "unknown service 'jion'" in err and "join" in err
     assert "Traceback" not in err
 
 
-def test_rules_check_default_site(run) -> None:
-    code, out, err = run("rules", "check")
+def test_rules_check_default_site(run_main) -> None:
+    code, out, err = run_main("rules", "check")
     assert code == 0
     assert f"{len(load_catalogue().services)} services" in out and ": ok" in out
     assert "site appliance.toml (packaged default)" in out
     assert "name(s) not pinned, their rules are left out" in err
 
 
-def test_rules_check_strict_exits_1_on_lint_findings(run) -> None:
+def test_rules_check_strict_exits_1_on_lint_findings(run_main) -> None:
     args = ["--rules", str(UNIT / "lint_catalogue"), "--site", str(UNIT / "lint_site.toml")]
-    code, out, _ = run(*args, "rules", "check")
+    code, out, _ = run_main(*args, "rules", "check")
     assert code == 0
     assert "lint shadowed: web/narrow" in out
-    code, _, _ = run(*args, "rules", "check", "--strict")
+    code, _, _ = run_main(*args, "rules", "check", "--strict")
     assert code == 1
 
 
 # -- policy ------------------------------------------------------------------------
-def test_policy_show_text(run) -> None:
-    code, out, err = run("policy", "show")
+def test_policy_show_text(run_main) -> None:
+    code, out, err = run_main("policy", "show")
     assert code == 0
     assert out.startswith("site legekontor-eksempel (appliance.toml (packaged default))")
     assert "outbound blocked: anything not listed is rejected" in out
@@ -185,14 +169,14 @@ def test_policy_show_text(run) -> None:
     assert err.count("warning: ") == 1 and "nhn-appliance resolve" in err
 
 
-def test_policy_show_drop_site_says_dropped(run) -> None:
-    code, out, _ = run(*UNIT_RULES, "--site", str(UNIT / "site_dual.toml"), "policy", "show")
+def test_policy_show_drop_site_says_dropped(run_main) -> None:
+    code, out, _ = run_main(*UNIT_RULES, "--site", str(UNIT / "site_dual.toml"), "policy", "show")
     assert code == 0
     assert "anything not listed is dropped" in out
 
 
-def test_policy_show_json(run) -> None:
-    code, out, _ = run("policy", "show", "--json")
+def test_policy_show_json(run_main) -> None:
+    code, out, _ = run_main("policy", "show", "--json")
     assert code == 0
     doc = json.loads(out)
     assert doc["site"] == "legekontor-eksempel"
@@ -205,16 +189,16 @@ def test_policy_show_json(run) -> None:
     assert len(doc["warnings"]) == 1
 
 
-def test_policy_lint(run) -> None:
+def test_policy_lint(run_main) -> None:
     args = ["--rules", str(UNIT / "lint_catalogue"), "--site", str(UNIT / "lint_site.toml")]
-    code, out, _ = run(*args, "policy", "lint")
+    code, out, _ = run_main(*args, "policy", "lint")
     assert code == 0
     kinds = sorted(line.split(":", 1)[0] for line in out.splitlines())
     assert kinds == ["empty", "overlap", "shadowed", "shadowed"]
-    assert run(*args, "policy", "lint", "--strict")[0] == 1
+    assert run_main(*args, "policy", "lint", "--strict")[0] == 1
 
 
-def test_policy_lint_no_findings(run, tmp_path: Path) -> None:
+def test_policy_lint_no_findings(run_main, tmp_path: Path) -> None:
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "qos.toml").write_text((UNIT / "catalogue" / "qos.toml").read_text())
     (tmp_path / "rules" / "one.toml").write_text(
@@ -224,13 +208,13 @@ def test_policy_lint_no_findings(run, tmp_path: Path) -> None:
     (tmp_path / "appliance.toml").write_text(
         (UNIT / "site_helsenett.toml").read_text().replace('["alpha", "beta"]', '["one"]')
     )
-    code, out, _ = run("--rules", "rules", "policy", "lint", "--strict")
+    code, out, _ = run_main("--rules", "rules", "policy", "lint", "--strict")
     assert (code, out) == (0, "no findings\n")
 
 
 # -- explain -----------------------------------------------------------------------
-def test_explain_the_issue_example_json(run) -> None:
-    code, out, _ = run("explain", "tcp", "91.186.66.22", "8041", "--json")
+def test_explain_the_issue_example_json(run_main) -> None:
+    code, out, _ = run_main("explain", "tcp", "91.186.66.22", "8041", "--json")
     assert code == 0
     doc = json.loads(out)
     assert {"verdict", "service", "zone", "rule", "source"} <= set(doc)
@@ -238,23 +222,23 @@ def test_explain_the_issue_example_json(run) -> None:
     assert "002:88" in doc["source"]
 
 
-def test_explain_text(run) -> None:
-    code, out, _ = run("explain", "tcp", "91.186.92.90", "443")
+def test_explain_text(run_main) -> None:
+    code, out, _ = run_main("explain", "tcp", "91.186.92.90", "443")
     assert code == 0
     assert out.startswith("tcp 91.186.92.90:443 -> accept via helsenett (wan-hn)")
     assert "service: fjernhjelp, zone helsenett" in out
 
 
-def test_explain_denied_flow_and_strict(run) -> None:
-    code, out, _ = run("explain", "tcp", "8.8.8.8", "443")
+def test_explain_denied_flow_and_strict(run_main) -> None:
+    code, out, _ = run_main("explain", "tcp", "8.8.8.8", "443")
     assert code == 0
     assert "-> reject" in out and "outbound traffic is blocked" in out
-    assert run("explain", "tcp", "8.8.8.8", "443", "--strict")[0] == 1
-    assert run("explain", "tcp", "91.186.66.22", "8041", "--strict")[0] == 0
+    assert run_main("explain", "tcp", "8.8.8.8", "443", "--strict")[0] == 1
+    assert run_main("explain", "tcp", "91.186.66.22", "8041", "--strict")[0] == 0
 
 
-def test_explain_profile_host(run) -> None:
-    code, out, _ = run("explain", "udp", "8.8.8.8", "53", "--src", "192.168.10.50", "--json")
+def test_explain_profile_host(run_main) -> None:
+    code, out, _ = run_main("explain", "udp", "8.8.8.8", "53", "--src", "192.168.10.50", "--json")
     assert code == 0
     doc = json.loads(out)
     assert (doc["verdict"], doc["profile"], doc["rule_id"]) == (
@@ -262,23 +246,27 @@ def test_explain_profile_host(run) -> None:
         "fjernhjelp-leverandor",
         "fjernhjelp/dns",
     )
-    code, out, _ = run(
+    code, out, _ = run_main(
         "explain", "tcp", "8.8.8.8", "443", "--src", "192.168.10.50", "--json", "--strict"
     )
     assert code == 1
     assert json.loads(out)["verdict"] == "reject"
 
 
-def test_explain_source_outside_lan_and_uplink(run) -> None:
-    code, out, _ = run("explain", "tcp", "91.186.66.22", "8041", "--src", "10.99.0.1", "--json")
+def test_explain_source_outside_lan_and_uplink(run_main) -> None:
+    code, out, _ = run_main(
+        "explain", "tcp", "91.186.66.22", "8041", "--src", "10.99.0.1", "--json"
+    )
     assert json.loads(out)["verdict"] == "drop"
-    code, out, _ = run("explain", "tcp", "91.186.66.22", "8041", "--uplink", "helsenett", "--json")
+    code, out, _ = run_main(
+        "explain", "tcp", "91.186.66.22", "8041", "--uplink", "helsenett", "--json"
+    )
     doc = json.loads(out)
     assert (doc["verdict"], doc["uplink"], doc["interface"]) == ("reject", "helsenett", "wan-hn")
 
 
-def test_explain_icmp_without_port(run) -> None:
-    code, out, _ = run("explain", "icmp", "10.145.128.1", "--json")
+def test_explain_icmp_without_port(run_main) -> None:
+    code, out, _ = run_main("explain", "icmp", "10.145.128.1", "--json")
     assert code == 0
     doc = json.loads(out)
     assert doc["flow"]["port"] is None
@@ -297,8 +285,8 @@ def test_explain_icmp_without_port(run) -> None:
         (["tcp", "91.186.66.22", "443", "--src", "2001:db8::1"], "same IP family"),
     ],
 )
-def test_explain_bad_input_exits_2(run, args: list[str], gist: str) -> None:
-    code, out, err = run("explain", *args)
+def test_explain_bad_input_exits_2(run_main, args: list[str], gist: str) -> None:
+    code, out, err = run_main("explain", *args)
     assert code == 2
     assert out == ""
     assert gist in err
@@ -306,8 +294,8 @@ def test_explain_bad_input_exits_2(run, args: list[str], gist: str) -> None:
 
 
 # -- render ------------------------------------------------------------------------
-def test_render_list_targets(run) -> None:
-    code, out, _ = run("render", "--list-targets")
+def test_render_list_targets(run_main) -> None:
+    code, out, _ = run_main("render", "--list-targets")
     assert code == 0
     names = [line.split()[0] for line in out.splitlines() if not line.startswith(" ")]
     assert names == list(RENDERERS)
@@ -319,16 +307,16 @@ def test_site_targets_and_renderer_registry_agree() -> None:
     assert KNOWN_TARGETS == tuple(RENDERERS)
 
 
-def test_render_to_stdout_uses_the_sites_first_target(run) -> None:
-    code, out, err = run("render")
+def test_render_to_stdout_uses_the_sites_first_target(run_main) -> None:
+    code, out, err = run_main("render")
     assert code == 0
     assert out.startswith("#!/usr/sbin/nft -f")
     assert "table inet nhn_appliance {" in out
     assert "name(s) not pinned, their rules are left out" in err
 
 
-def test_render_iptables_to_stdout_shows_both_files(run) -> None:
-    code, out, _ = run("render", "-t", "iptables")
+def test_render_iptables_to_stdout_shows_both_files(run_main) -> None:
+    code, out, _ = run_main("render", "-t", "iptables")
     assert code == 0
     assert "# ==== rules.v4 ====" in out and "# ==== rules.v6 ====" in out
     # IPv4: filter and mangle (QoS) tables; IPv6: filter only, as the default
@@ -336,9 +324,9 @@ def test_render_iptables_to_stdout_shows_both_files(run) -> None:
     assert out.count("COMMIT") == 3 and out.count("*mangle") == 1
 
 
-def test_render_nftables_to_a_file(run, tmp_path: Path) -> None:
+def test_render_nftables_to_a_file(run_main, tmp_path: Path) -> None:
     target = tmp_path / "nhn.nft"
-    code, out, err = run("render", "-t", "nftables", "-o", str(target))
+    code, out, err = run_main("render", "-t", "nftables", "-o", str(target))
     assert code == 0
     assert out == ""
     assert f"wrote {target}" in err
@@ -347,10 +335,10 @@ def test_render_nftables_to_a_file(run, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nhn.nft"]  # no temporary left behind
 
 
-def test_render_iptables_writes_v4_and_v6(run, tmp_path: Path) -> None:
+def test_render_iptables_writes_v4_and_v6(run_main, tmp_path: Path) -> None:
     out_dir = tmp_path / "iptables"
     out_dir.mkdir()
-    code, _, err = run("render", "-t", "iptables", "-o", str(out_dir / "rules.v4"))
+    code, _, err = run_main("render", "-t", "iptables", "-o", str(out_dir / "rules.v4"))
     assert code == 0
     assert sorted(p.name for p in out_dir.iterdir()) == ["rules.v4", "rules.v6"]
     v4 = (out_dir / "rules.v4").read_text()
@@ -363,96 +351,102 @@ def test_render_iptables_writes_v4_and_v6(run, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("target", ["nftables", "iptables"])
 def test_render_into_a_missing_folder_exits_2_and_writes_nothing(
-    run, tmp_path: Path, target: str
+    run_main, tmp_path: Path, target: str
 ) -> None:
     before = sorted(tmp_path.rglob("*"))
-    code, out, err = run("render", "-t", target, "-o", str(tmp_path / "missing" / "rules.v4"))
+    code, out, err = run_main("render", "-t", target, "-o", str(tmp_path / "missing" / "rules.v4"))
     assert code == 2
     assert out == ""
     assert f"error: folder {tmp_path / 'missing'} does not exist" in err
     assert sorted(tmp_path.rglob("*")) == before
 
 
-def test_render_onto_a_directory_exits_2(run, tmp_path: Path) -> None:
+def test_render_onto_a_directory_exits_2(run_main, tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
-    code, _, err = run("render", "-t", "nftables", "-o", str(tmp_path / "out"))
+    code, _, err = run_main("render", "-t", "nftables", "-o", str(tmp_path / "out"))
     assert code == 2
     assert "is a directory" in err
     assert list((tmp_path / "out").iterdir()) == []
 
 
-def test_render_unknown_target_exits_2(run) -> None:
-    code, _, err = run("render", "-t", "pf")
+def test_render_unknown_target_exits_2(run_main) -> None:
+    code, _, err = run_main("render", "-t", "pf")
     assert code == 2
     assert "error: unknown target 'pf'; known: nftables, iptables" in err
 
 
 # -- where the inputs come from --------------------------------------------------------
-def test_packaged_default_site_when_there_is_no_local_file(run, in_empty_folder: Path) -> None:
+def test_packaged_default_site_when_there_is_no_local_file(run_main, in_empty_folder: Path) -> None:
     assert not (in_empty_folder / "appliance.toml").exists()
-    code, out, _ = run("policy", "show", "--json")
+    code, out, _ = run_main("policy", "show", "--json")
     assert code == 0
     doc = json.loads(out)
     assert doc["site"] == "legekontor-eksempel"
     assert doc["site_file"] == "appliance.toml (packaged default)"
 
 
-def test_local_appliance_toml_wins_over_the_packaged_default(run, in_empty_folder: Path) -> None:
+def test_local_appliance_toml_wins_over_the_packaged_default(
+    run_main, in_empty_folder: Path
+) -> None:
     (in_empty_folder / "appliance.toml").write_text((UNIT / "site_open.toml").read_text())
-    code, out, _ = run(*UNIT_RULES, "policy", "show", "--json")
+    code, out, _ = run_main(*UNIT_RULES, "policy", "show", "--json")
     assert code == 0
     doc = json.loads(out)
     assert (doc["site"], doc["site_file"]) == ("open", "appliance.toml")
 
 
-def test_site_option_selects_a_site(run) -> None:
+def test_site_option_selects_a_site(run_main) -> None:
     path = str(UNIT / "site_helsenett.toml")
-    code, out, _ = run(*UNIT_RULES, "--site", path, "policy", "show", "--json")
+    code, out, _ = run_main(*UNIT_RULES, "--site", path, "policy", "show", "--json")
     assert code == 0
     doc = json.loads(out)
     assert (doc["site"], doc["site_file"]) == ("bare-helsenett", path)
     assert {u["zone"] for u in doc["uplinks"]} == {"helsenett"}
 
 
-def test_site_from_the_environment(run, monkeypatch) -> None:
-    monkeypatch.setenv("NHN_APPLIANCE_SITE", str(UNIT / "site_open.toml"))
-    monkeypatch.setenv("NHN_APPLIANCE_RULES", str(UNIT / "catalogue"))
-    code, out, _ = run("policy", "show", "--json")
+def test_site_from_the_environment(run_main) -> None:
+    env = {
+        "NHN_APPLIANCE_SITE": str(UNIT / "site_open.toml"),
+        "NHN_APPLIANCE_RULES": str(UNIT / "catalogue"),
+    }
+    code, out, _ = run_main("policy", "show", "--json", env=env)
     assert code == 0
     assert json.loads(out)["site"] == "open"
 
 
-def test_rules_option_selects_a_catalogue(run) -> None:
-    code, out, _ = run(*UNIT_RULES, "rules", "list")
+def test_rules_option_selects_a_catalogue(run_main) -> None:
+    code, out, _ = run_main(*UNIT_RULES, "rules", "list")
     assert code == 0
     assert [line.split()[0] for line in out.splitlines()[:-1]] == ["alpha", "beta"]
     assert "QoS classes: standard, video" in out
 
 
-def test_default_site_against_another_catalogue_names_the_missing_service(run) -> None:
-    code, _, err = run(*UNIT_RULES, "policy", "show")
+def test_default_site_against_another_catalogue_names_the_missing_service(run_main) -> None:
+    code, _, err = run_main(*UNIT_RULES, "policy", "show")
     assert code == 2
     assert err.startswith(
         "error: appliance.toml (packaged default): site.services[0]: unknown service"
     )
 
 
-def test_missing_site_file_exits_2(run, in_empty_folder: Path) -> None:
-    code, out, err = run("--site", "kontor.toml", "policy", "show")
+def test_missing_site_file_exits_2(run_main, in_empty_folder: Path) -> None:
+    code, out, err = run_main("--site", "kontor.toml", "policy", "show")
     assert code == 2
     assert out == ""
     assert err == "error: kontor.toml: file not found\n"
 
 
-def test_missing_rules_folder_exits_2(run) -> None:
-    code, _, err = run("--rules", "no-such-rules", "rules", "list")
+def test_missing_rules_folder_exits_2(run_main) -> None:
+    code, _, err = run_main("--rules", "no-such-rules", "rules", "list")
     assert code == 2
     assert err.startswith("error: no-such-rules: is not a directory")
 
 
-def test_packaged_default_reads_pins_from_the_current_folder(run, in_empty_folder: Path) -> None:
+def test_packaged_default_reads_pins_from_the_current_folder(
+    run_main, in_empty_folder: Path
+) -> None:
     (in_empty_folder / "appliance.pins.json").write_text("[]")
-    code, _, err = run("policy", "show")
+    code, _, err = run_main("policy", "show")
     assert code == 2
     assert err.startswith("error: appliance.pins.json: schema: ")
 

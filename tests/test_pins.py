@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import UNIT
 
 import nhn_appliance.outputs as outputs_mod
-from nhn_appliance.cli import main
 from nhn_appliance.errors import StateError, UsageError
+from nhn_appliance.outputs import write_pins
 from nhn_appliance.policy.model import Pin
-from nhn_appliance.policy.pins import SCHEMA, pin_age_days, read_pins, state_path_for, write_pins
-
-UNIT = Path(__file__).parent / "cases" / "unit"
+from nhn_appliance.policy.pins import SCHEMA, pin_age_days, read_pins, state_path_for
 
 PINS = {
     "ntp.nhn.no": Pin(
@@ -30,15 +28,6 @@ PINS = {
         "192.168.10.1",
     ),
 }
-
-
-def run_main(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys) -> tuple[int, str, str]:
-    """Run the real entry point in-process: exit code, stdout, stderr."""
-    monkeypatch.setattr(sys, "argv", ["nhn-appliance", *args])
-    with pytest.raises(SystemExit) as info:
-        main()
-    out, err = capsys.readouterr()
-    return info.value.code, out, err
 
 
 def write_json(path: Path, doc: object) -> Path:
@@ -201,21 +190,19 @@ def test_bad_state_file_is_a_state_error(tmp_path: Path, content: str, key: str,
     assert gist in info.value.message
 
 
-def test_bad_state_file_exits_2_on_the_command_line(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_bad_state_file_exits_2_on_the_command_line(tmp_path: Path, run_main) -> None:
     path = write_json(tmp_path / "kontor.pins.json", {"schema": "other", "names": {}})
-    code, out, err = run_main(["--pins", str(path), "policy", "show"], monkeypatch, capsys)
+    code, out, err = run_main("--pins", str(path), "policy", "show")
     assert code == 2
     assert out == ""
     assert err.startswith(f"error: {path}: schema: expected 'nhn-appliance/pins/1'")
     assert "Traceback" not in err
 
 
-def test_corrupt_json_exits_2_on_the_command_line(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_corrupt_json_exits_2_on_the_command_line(tmp_path: Path, run_main) -> None:
     path = tmp_path / "kontor.pins.json"
     path.write_text("{not json", encoding="utf-8")
-    code, _, err = run_main(
-        ["--pins", str(path), "explain", "tcp", "91.186.66.22", "443"], monkeypatch, capsys
-    )
+    code, _, err = run_main("--pins", str(path), "explain", "tcp", "91.186.66.22", "443")
     assert code == 2
     assert err.startswith(f"error: {path}: line 1: not valid JSON")
 
@@ -275,9 +262,7 @@ def test_pin_age_days() -> None:
     assert pin_age_days(bad, datetime(2025, 6, 3, tzinfo=UTC)) == float("inf")
 
 
-def test_pins_beside_the_site_are_used_by_the_command_line(
-    tmp_path: Path, monkeypatch, capsys
-) -> None:
+def test_pins_beside_the_site_are_used_by_the_command_line(tmp_path: Path, run_main) -> None:
     site = tmp_path / "kontor.toml"
     shutil.copy(UNIT / "site_helsenett.toml", site)
     pins = {
@@ -286,9 +271,7 @@ def test_pins_beside_the_site_are_used_by_the_command_line(
     }
     write_pins(tmp_path / "kontor.pins.json", "bare-helsenett", pins)
     code, out, err = run_main(
-        ["--site", str(site), "--rules", str(UNIT / "catalogue"), "policy", "show", "--json"],
-        monkeypatch,
-        capsys,
+        "--site", str(site), "--rules", str(UNIT / "catalogue"), "policy", "show", "--json"
     )
     assert code == 0
     doc = json.loads(out)

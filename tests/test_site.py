@@ -8,22 +8,16 @@ on stderr and exits with code 2.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import INVALID, REPO, UNIT
 
-from nhn_appliance.cli import main
 from nhn_appliance.errors import SiteError
 from nhn_appliance.policy.addresses import parse_address
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.model import Action, Uplink, Zone
 from nhn_appliance.policy.site import find_site, load_site, packaged_site
-
-TESTS = Path(__file__).parent
-REPO = TESTS.parent
-INVALID = TESTS / "cases" / "invalid"
-UNIT = TESTS / "cases" / "unit"
 
 MINIMAL = """\
 [site]
@@ -37,15 +31,6 @@ prefixes = "192.168.10.0/24"
 [uplinks.internett]
 interface = "wan0"
 """
-
-
-def run_main(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys) -> tuple[int, str, str]:
-    """Run the real entry point in-process: exit code, stdout, stderr."""
-    monkeypatch.setattr(sys, "argv", ["nhn-appliance", *args])
-    with pytest.raises(SystemExit) as info:
-        main()
-    out, err = capsys.readouterr()
-    return info.value.code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +193,7 @@ INVALID_SITES = [
 
 
 @pytest.mark.parametrize(("file", "key", "gist"), INVALID_SITES, ids=[c[0] for c in INVALID_SITES])
-def test_invalid_site(file: str, key: str, gist: str, catalogue, monkeypatch, capsys) -> None:
+def test_invalid_site(file: str, key: str, gist: str, catalogue, run_main) -> None:
     path = INVALID / file
     with pytest.raises(SiteError) as info:
         load_site(path, str(path), catalogue)
@@ -217,7 +202,7 @@ def test_invalid_site(file: str, key: str, gist: str, catalogue, monkeypatch, ca
     assert err.key == key
     assert gist in err.message
 
-    code, out, stderr = run_main(["--site", str(path), "rules", "check"], monkeypatch, capsys)
+    code, out, stderr = run_main("--site", str(path), "rules", "check")
     assert code == 2
     assert "site " not in out  # the catalogue line may print, the site's "ok" must not
     where = f"{path}: {key}" if key else str(path)
