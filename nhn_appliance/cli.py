@@ -202,7 +202,7 @@ def resolve(obj: Ctx, resolvers: tuple[str, ...], port: int | None, timeout: flo
     Example:
       nhn-appliance --site kontor.toml resolve
     """
-    from nhn_appliance.policy.pins import write_pins
+    from nhn_appliance.outputs import write_pins
     from nhn_appliance.probes.resolve import names_for, resolve_names
 
     inputs = obj.inputs()
@@ -371,6 +371,10 @@ def render(
             for limit in r.limits:
                 click.echo(f"{'':<10}   cannot: {limit}")
         return
+    from nhn_appliance.outputs import template_cache
+    from nhn_appliance.render.templating import use_bytecode_cache
+
+    use_bytecode_cache(template_cache())
     inputs = obj.inputs()
     target = target or inputs.site.targets[0]
     renderer = get_renderer(target)
@@ -419,7 +423,8 @@ def render(
 @click.option(
     "--only",
     metavar="KINDS",
-    help="Only these kinds, comma-separated: dns,tcp,syn,ntp,tls,stun,sip,pac,proxy,path,sniff,note.",
+    help="Only these kinds, comma-separated: "
+    "dns,tcp,syn,ntp,tls,stun,sip,pac,proxy,path,sniff,note.",
 )
 @click.option(
     "--timeout",

@@ -5,8 +5,14 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nhn_appliance.errors import UsageError
+from nhn_appliance.policy.model import Pin
+from nhn_appliance.policy.pins import dumps_pins, now_iso
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 def output_paths(output: str, artifacts) -> list[Path]:
@@ -59,3 +65,30 @@ def write_all(files: list[tuple[Path, str]]) -> None:
     finally:
         for tmp, _ in temps:
             Path(tmp).unlink(missing_ok=True)
+
+
+def write_pins(path: Path, site: str, pins: dict[str, Pin]) -> None:
+    """The pinned-names state file, atomically."""
+    write_text(path, dumps_pins(site, pins, now_iso()))
+
+
+def template_cache() -> jinja2.BytecodeCache | None:
+    """Where compiled templates are kept between runs: ``$NHN_APPLIANCE_CACHE_DIR``
+    (empty: no cache), else ``$XDG_CACHE_HOME/nhn-appliance/jinja`` (``~/.cache``).
+    Jinja checks each template's source before it uses a cached copy; a folder
+    that cannot be made or written means no cache, never an error."""
+    import jinja2
+
+    folder = os.environ.get("NHN_APPLIANCE_CACHE_DIR")
+    if folder is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = os.path.join(base, "nhn-appliance", "jinja")
+    if not folder:
+        return None
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK):
+        return None
+    return jinja2.FileSystemBytecodeCache(folder)

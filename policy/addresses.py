@@ -15,7 +15,10 @@ from functools import lru_cache
 from nhn_appliance.policy.model import PortRange, Span
 
 DASHES = ("\u2013", "\u2014")  # en dash, em dash: as written on NHN's pages
-ADDRESS_FORMS = "a host (91.186.66.22), a CIDR (83.118.128.0/28) or a range (91.186.92.28-91.186.92.32), IPv4 or IPv6"
+ADDRESS_FORMS = (
+    "a host (91.186.66.22), a CIDR (83.118.128.0/28) or a range (91.186.92.28-91.186.92.32), "
+    "IPv4 or IPv6"
+)
 PORT_FORMS = 'a port 0-65535, a range such as "40000-49999", or a list of these'
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from nhn_appliance.errors import CatalogueError
 from nhn_appliance.policy.addresses import PORT_FORMS, merge_ports, parse_address, parse_port
+from nhn_appliance.policy.defaults import defaults_file, load_defaults
 from nhn_appliance.policy.model import (
     Action,
     Catalogue,
@@ -25,7 +26,6 @@ from nhn_appliance.policy.model import (
     Service,
     Zone,
 )
-from nhn_appliance.policy.defaults import defaults_file, load_defaults
 from nhn_appliance.policy.schema import Node, read_toml
 
 ZONES = tuple(z.value for z in Zone)

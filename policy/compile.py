@@ -69,7 +69,8 @@ def compile_policy(
                 continue
             if now is not None and pin_age_days(pin, now) > site.pin_max_age_days:
                 warn(
-                    f"{name} was pinned at {pin.resolved_at}, more than {site.pin_max_age_days} days ago; "
+                    f"{name} was pinned at {pin.resolved_at}, "
+                    f"more than {site.pin_max_age_days} days ago; "
                     f"run 'nhn-appliance resolve' to refresh it"
                 )
             dst.extend(parse_ip(a) for a in pin.addresses)

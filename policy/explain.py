@@ -148,7 +148,10 @@ def _verdict(policy: Policy, flow: Flow) -> Verdict:
         if binding:
             profile = binding.name
             default = binding.otherwise
-            default_why = f"no rule of profile {binding.name} matches; everything else is blocked ({binding.source})"
+            default_why = (
+                f"no rule of profile {binding.name} matches; "
+                f"everything else is blocked ({binding.source})"
+            )
         elif not any(
             p.family == fam and p.first <= flow.src.first <= p.last for p in policy.lan_prefixes
         ):

@@ -66,12 +66,12 @@ def read_pins(path: Path) -> dict[str, Pin]:
     return pins
 
 
-def write_pins(path: Path, site: str, pins: dict[str, Pin]) -> None:
-    """Write atomically (:func:`nhn_appliance.outputs.write_text`)."""
+def dumps_pins(site: str, pins: dict[str, Pin], written_at: str) -> str:
+    """The state file's text (``pins/1``); the command line writes it atomically."""
     doc = {
         "schema": SCHEMA,
         "site": site,
-        "written_at": now_iso(),
+        "written_at": written_at,
         "names": {
             name: {
                 "addresses": list(p.addresses),
@@ -82,9 +82,7 @@ def write_pins(path: Path, site: str, pins: dict[str, Pin]) -> None:
             for name, p in sorted(pins.items())
         },
     }
-    from nhn_appliance.outputs import write_text
-
-    write_text(path, json.dumps(doc, indent=2) + "\n")
+    return json.dumps(doc, indent=2) + "\n"
 
 
 def now_iso() -> str:

@@ -115,9 +115,11 @@ class CiscoIosRenderer:
         "Cisco IOS / IOS XE: extended access lists with object groups, MQC marking and queueing"
     )
     options: dict[str, str] = {
-        "helsenett": "IOS interface of the helsenett uplink, e.g. GigabitEthernet0/1 (default: the site's name)",
+        "helsenett": "IOS interface of the helsenett uplink, e.g. GigabitEthernet0/1 "
+        "(default: the site's name)",
         "internett": "IOS interface of the internett uplink (default: the site's name)",
-        "lan": "IOS interface(s) of the LAN, comma-separated in the site's order (default: the site's names)",
+        "lan": "IOS interface(s) of the LAN, comma-separated in the site's order "
+        "(default: the site's names)",
     }
     limits: tuple[str, ...] = (
         "reject and drop are both 'deny': IOS answers a denied packet with ICMP unreachable "
@@ -254,7 +256,7 @@ class CiscoIosRenderer:
 
     @staticmethod
     def _qos(policy: Policy):
-        """Marking lists and class-maps per class used; queueing class-maps per class with a queue."""
+        """Marking lists and class-maps per class used; queueing class-maps per queued class."""
         pieces = mark_pieces(policy)
         acls: list[AccessList] = []
         class_maps: list[tuple[str, list[str]]] = []

@@ -47,7 +47,8 @@ def _addr_match(span: Span, flag: str) -> str:
     if len(cidrs) == 1:
         return f"-{flag} {cidrs[0]}"
     kind = "--dst-range" if flag == "d" else "--src-range"
-    return f"-m iprange {kind} {format_ip(span.family, span.first)}-{format_ip(span.family, span.last)}"
+    first, last = format_ip(span.family, span.first), format_ip(span.family, span.last)
+    return f"-m iprange {kind} {first}-{last}"
 
 
 def _rule_lines(rule: Rule, chain: str) -> list[str]:
@@ -117,7 +118,8 @@ class IptablesRenderer:
     limits: tuple[str, ...] = (
         "a load replaces the whole filter and mangle tables (iptables-persistent style); "
         "INPUT and OUTPUT are left open",
-        "no sets: one rule per destination, protocol and 15 ports, so larger than the nftables form",
+        "no sets: one rule per destination, protocol and 15 ports, "
+        "so larger than the nftables form",
     )
 
     def render(self, policy: Policy, options: Mapping[str, str] | None = None) -> list[Artifact]:
@@ -147,8 +149,9 @@ class IptablesRenderer:
                 if r.family == family
                 for line in _rule_lines(r, name)
             ]
+            blocked = f"{binding.name}: everything else blocked ({binding.source})"
             lines.append(
-                f'-A {name} -m comment --comment "{comment(f"{binding.name}: everything else blocked ({binding.source})")}"'
+                f'-A {name} -m comment --comment "{comment(blocked)}"'
                 f" -j {_target(binding.otherwise, family)}"
             )
             chains.append(
@@ -166,7 +169,8 @@ class IptablesRenderer:
         ]
         default = policy.default_comment
         site_lines.append(
-            f'-A NHN-SITE -m comment --comment "{default}" -j {_target(policy.default_action, family)}'
+            f'-A NHN-SITE -m comment --comment "{default}"'
+            f" -j {_target(policy.default_action, family)}"
         )
         chains.append(
             Chain("NHN-SITE", f"the LAN of {policy.site}: outbound {policy.outbound}", site_lines)

@@ -117,8 +117,10 @@ class JunosRenderer:
         "JunOS set commands: stateless filters per uplink with prefix lists, class of service"
     )
     options: dict[str, str] = {
-        "helsenett": "JunOS unit of the helsenett uplink, e.g. ge-0/0/1.0 (default: the site's name, unit 0)",
-        "internett": "JunOS unit of the internett uplink, e.g. ge-0/0/2.0 (default: the site's name, unit 0)",
+        "helsenett": "JunOS unit of the helsenett uplink, e.g. ge-0/0/1.0 "
+        "(default: the site's name, unit 0)",
+        "internett": "JunOS unit of the internett uplink, e.g. ge-0/0/2.0 "
+        "(default: the site's name, unit 0)",
         "lan": "JunOS unit(s) of the LAN, comma-separated in the site's order, e.g. ge-0/0/0.0",
     }
     limits: tuple[str, ...] = (

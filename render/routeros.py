@@ -246,9 +246,11 @@ class RouterOSRenderer:
     )
 
     options: dict[str, str] = {
-        "lan": "the router's LAN interface(s), comma-separated (default: the site's [lan] interfaces)",
+        "lan": "the router's LAN interface(s), comma-separated "
+        "(default: the site's [lan] interfaces)",
         "helsenett": "the router's interface towards the NHN router (default: the site's name)",
-        "internett": "the router's interface to the site's own internet line (default: the site's name)",
+        "internett": "the router's interface to the site's own internet line "
+        "(default: the site's name)",
     }
     limits: tuple[str, ...] = (
         "the rules are appended to the forward chain: earlier rules that accept new connections "

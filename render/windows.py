@@ -280,14 +280,16 @@ class WindowsRenderer:
         "default: the line, commented out",
     }
     limits: tuple[str, ...] = (
-        "Windows applies Block rules before Allow rules whatever their order: a reject becomes a Block "
-        "rule only where no opening applies (so verdicts match); where a reject for every protocol "
+        "Windows applies Block rules before Allow rules whatever their order: a reject becomes "
+        "a Block rule only where no opening applies (so verdicts match); "
+        "where a reject for every protocol "
         "overlaps a TCP/UDP opening, other protocols there are left to the default outbound action",
         "a PC has no uplinks: a destination allowed through any uplink is allowed",
         "drop and reject are both Block",
         "other enabled Allow rules on the PC (Windows' Core Networking rules for DNS and DHCP, "
         "applications' rules) still let traffic out; rules outside the group are left alone",
-        "a QoS policy takes one destination prefix and one port or range and marks only TCP and UDP: "
+        "a QoS policy takes one destination prefix and one port or range "
+        "and marks only TCP and UDP: "
         "an address range becomes one policy per CIDR block (not capped)",
     )
 
