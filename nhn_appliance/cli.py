@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from nhn_appliance import __version__
 from nhn_appliance.errors import ApplianceError
+
+if TYPE_CHECKING:
+    from nhn_appliance.inputs import Inputs
 
 EPILOG_MAIN = """\b
 Examples:
@@ -29,9 +33,9 @@ Exit codes: 0 success, 1 a finding, 2 bad input or usage.
 class Ctx:
     def __init__(self, site: str | None, rules: str | None, pins: str | None) -> None:
         self.site_arg, self.rules_arg, self.pins_arg = site, rules, pins
-        self._inputs = None
+        self._inputs: Inputs | None = None
 
-    def inputs(self):
+    def inputs(self) -> Inputs:
         from nhn_appliance.inputs import load_inputs
 
         if self._inputs is None:

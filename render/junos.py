@@ -205,10 +205,10 @@ class JunosRenderer:
             )  # the first class of a forwarding class sets its queue
         chosen.setdefault("best-effort", None)
         names = {fc: fc if fc.startswith("nhn-") else f"nhn-{fc}" for fc in chosen}
-        for fc, cls in chosen.items():
-            rate = f"percent {cls.share}" if cls and cls.share else "remainder"
+        for fc, queued in chosen.items():
+            rate = f"percent {queued.share}" if queued and queued.share else "remainder"
             lines.append(f"schedulers {names[fc]} transmit-rate {rate}")
-            if cls and cls.priority:
+            if queued and queued.priority:
                 lines.append(f"schedulers {names[fc]} priority strict-high")
         lines += [
             f"scheduler-maps nhn forwarding-class {fc} scheduler {s}" for fc, s in names.items()

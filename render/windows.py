@@ -141,16 +141,19 @@ def _accepted(
     return False
 
 
+PortsBlocked = tuple[tuple[int, int], ...]
+
+
 def _blocks(
     policy: Policy, rules: list[Rule], default: Action
-) -> list[tuple[Rule, str, list[Span], list]]:
+) -> list[tuple[Rule, str, list[Span], list[tuple[int, int]]]]:
     """(reject rule, protocol, spans, ports) where an explicit reject decides and nothing accepts.
 
     The reject's region is cut at every rule and LAN boundary into pieces that
     each rule covers wholly or not at all; a piece is blocked when the policy
     does not let it out. Other protocols of an every-protocol reject are kept
     only when TCP and UDP are blocked wholly too (one ``Any`` rule)."""
-    out = []
+    out: list[tuple[Rule, str, list[Span], list[tuple[int, int]]]] = []
     unique = {
         (r.id, r.family, r.proto, r.dst, r.ports): r for r in rules if r.action != Action.ACCEPT
     }
@@ -160,11 +163,12 @@ def _blocks(
         bounds = {v for r in same for s in r.dst for v in (s.first, s.last + 1)}
         bounds |= {v for p in policy.lan_prefixes if p.family == fam for v in (p.first, p.last + 1)}
         protos = ("tcp", "udp", "other") if rej.proto == Proto.ANY else (rej.proto.value,)
-        groups: dict[tuple, list[Span]] = {}
+        # per protocol: the blocked port ranges (TCP, UDP), or whether the rest is blocked
+        groups: dict[tuple[PortsBlocked | bool, ...], list[Span]] = {}
         for span in rej.dst:
             for alo, ahi in _cuts(bounds, span.first, span.last):
                 here = [r for r in same if any(s.first <= alo <= s.last for s in r.dst)]
-                sig = []
+                sig: list[PortsBlocked | bool] = []
                 for proto in protos:
                     if proto == "other":
                         sig.append(not _accepted(policy, here, default, fam, "icmp", alo, None))
@@ -187,15 +191,14 @@ def _blocks(
                         )
                     )
                 groups.setdefault(tuple(sig), []).append(Span(fam, alo, ahi))
-        for sig, spans in groups.items():
-            spans = list(merge_spans(spans))
-            if rej.proto == Proto.ANY and sig == (((0, 65535),), ((0, 65535),), True):
+        for blocked, pieces in groups.items():
+            spans = list(merge_spans(pieces))
+            if rej.proto == Proto.ANY and blocked == (((0, 65535),), ((0, 65535),), True):
                 out.append((rej, "any", spans, []))
                 continue
-            for proto, ports in zip(protos, sig, strict=True):
-                if (
-                    proto != "other" and ports
-                ):  # other protocols: left to the default outbound action
+            for proto, ports in zip(protos, blocked, strict=True):
+                # other protocols (a bool): left to the default outbound action
+                if not isinstance(ports, bool) and ports:
                     out.append((rej, proto, spans, list(ports)))
     return out
 
@@ -248,7 +251,7 @@ def _fw_rules(policy: Policy, scope: str, default: Action, key: str) -> list[FwR
 
 
 def _qos(policy: Policy) -> list[QosPolicy]:
-    out = []
+    out: list[QosPolicy] = []
     for family in (4, 6):
         for m in marks(policy, family):
             if m.proto != Proto.ANY and m.rule.proto == Proto.ANY:
