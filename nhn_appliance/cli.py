@@ -15,6 +15,7 @@ import click
 
 from nhn_appliance import __version__
 from nhn_appliance.errors import ApplianceError
+from nhn_appliance.report import FORMATS
 
 if TYPE_CHECKING:
     from nhn_appliance.inputs import Inputs
@@ -467,7 +468,7 @@ def probe(
 
 
 # -- report -----------------------------------------------------------------------
-REPORT_FORMATS = ("html", "text", "json", "nagios", "prometheus")
+REPORT_FORMATS = tuple(FORMATS)
 
 
 @cli.command()

@@ -29,7 +29,7 @@ from nhn_appliance.render import Artifact
 from nhn_appliance.render.templating import render_template
 
 GROUP = "nhn-appliance"
-#: NHN's system-level proxy for Windows services (002:555-561)
+#: HOST:PORT given with -O winhttp-proxy
 PROXY_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})?:([0-9]{1,5})")
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9/-]{0,99}")
 FW_PROTO = {"tcp": "TCP", "udp": "UDP", "any": "Any"}
@@ -279,7 +279,7 @@ class WindowsRenderer:
 
     options: dict[str, str] = {
         "winhttp-proxy": "the system proxy (netsh winhttp) in the site PC script: yes "
-        "(the catalogue's system proxy: kunde.proxy.nhn.no:8080, 002:555-561), no, or HOST:PORT; "
+        "(the endpoint the catalogue marks system_proxy), no, or HOST:PORT; "
         "default: the line, commented out",
     }
     limits: tuple[str, ...] = (
@@ -343,8 +343,8 @@ class WindowsRenderer:
 
     @staticmethod
     def _proxy(value: str | None, catalogue_proxy: str) -> str:
-        """The winhttp proxy line: the catalogue's system proxy (kunde-proxy,
-        002:555-561) unless the option names another; commented out by default."""
+        """The winhttp proxy line: the catalogue's system proxy (the endpoint
+        marked system_proxy) unless the option names another; commented out by default."""
         if value is None:
             return "#" + catalogue_proxy if catalogue_proxy else ""
         if value == "no":
