@@ -16,7 +16,7 @@ from nhn_appliance.policy.model import PortRange, Span
 
 DASHES = ("\u2013", "\u2014")  # en dash, em dash: as written on NHN's pages
 ADDRESS_FORMS = (
-    "a host (91.186.66.22), a CIDR (83.118.128.0/28) or a range (91.186.92.28-91.186.92.32), "
+    "a host (198.51.100.7), a CIDR (198.51.100.0/28) or a range (198.51.100.10-198.51.100.20), "
     "IPv4 or IPv6"
 )
 PORT_FORMS = 'a port 0-65535, a range such as "40000-49999", or a list of these'
