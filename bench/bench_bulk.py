@@ -1,24 +1,15 @@
 """Compile and render many generated sites to nftables AND iptables, in one process.
 
-    python bench/bench_bulk.py [--sites 1000] [--rounds 3] [--check 20] [--profile]
+    python bench/bench_bulk.py [--sites 1000] [--rounds 3] [--check 20] [--profile] [--json FILE]
 
-The real catalogue (rules/) is loaded once. ``sitegen.make_sites`` makes N
-varied sites (LAN prefixes from private and documentation ranges, interface
-names, subsets of services, outbound open or blocked with reject or drop, some
-with profiled hosts, a quarter Helsenett-only, some with pinned names). They
-are written as appliance.toml (+ pins.json) files to a temp dir, then timed
-two ways:
-
-- ``objects``: the sites are loaded into ``Site`` objects once, untimed; the
-  time is compile + render nftables + render iptables for every site.
-- ``toml``: the same plus loading each site file and its pins (the real
-  loader, ``load_site`` / ``read_pins``) inside the timed loop.
-
-Target: < 3 s for 1,000 sites. Each round is a full pass over all sites; the
-best and median round are reported. ``--check N`` loads N of the rendered
-nftables files into a throwaway network namespace with ``nft -c`` and the
-iptables files with ``iptables-restore --test``/``ip6tables-restore --test``
-(no packets are sent). ``--profile`` prints a cProfile of one objects round.
+The real catalogue (rules/) is loaded once; ``sitegen.make_sites`` (seeded)
+writes N varied ``appliance.toml`` files (+ pins) to a temp dir. Timed two
+ways, best / median round: ``objects`` (sites loaded once, untimed; compile +
+nftables + iptables for all) and ``toml`` (loading each site file and its pins
+inside the loop too). Target: < 3 s for 1,000 sites. A sha256 over all output
+shows that a speed-up changed no byte. ``--check N`` loads N sites' output with
+``nft -c`` and ``iptables-restore --test`` into a throwaway namespace;
+``--profile`` prints a cProfile of one objects round.
 """
 
 from __future__ import annotations
@@ -27,7 +18,6 @@ import argparse
 import cProfile
 import hashlib
 import io
-import json
 import os
 import pstats
 import random
@@ -77,41 +67,18 @@ def write_sites(sites: list[dict], directory: Path) -> list[Path]:
     return paths
 
 
-def run_objects(cat, loaded, nft, ipt) -> tuple[float, int, int]:
+def render_all(cat, sites, nft, ipt, digest=None) -> tuple[float, int, int]:
+    """Compile + render every site; ``sites`` holds (Site, pins) or site file paths."""
     n_bytes = n_rules = 0
     t0 = time.perf_counter()
-    for site, pins in loaded:
-        policy = compile_policy(cat, site, pins, now=NOW)
-        for art in nft.render(policy):
-            n_bytes += len(art.text)
-        for art in ipt.render(policy):
-            n_bytes += len(art.text)
-        n_rules += len(policy.rules)
-    return time.perf_counter() - t0, n_bytes, n_rules
-
-
-def output_digest(cat, loaded, nft, ipt) -> str:
-    """One hash over every rendered file: the same sites must give the same text
-    whatever the speed-up (compare it between versions)."""
-    h = hashlib.sha256()
-    for site, pins in loaded:
-        policy = compile_policy(cat, site, pins, now=NOW)
+    for site in sites:
+        if isinstance(site, Path):
+            site = (load_site(site, site.name, cat), read_pins(state_path_for(site, False)))
+        policy = compile_policy(cat, *site, now=NOW)
         for art in nft.render(policy) + ipt.render(policy):
-            h.update(art.name.encode() + b"\0" + art.text.encode() + b"\0")
-    return h.hexdigest()
-
-
-def run_toml(cat, paths, nft, ipt) -> tuple[float, int, int]:
-    n_bytes = n_rules = 0
-    t0 = time.perf_counter()
-    for path in paths:
-        site = load_site(path, path.name, cat)
-        pins = read_pins(state_path_for(path, False))
-        policy = compile_policy(cat, site, pins, now=NOW)
-        for art in nft.render(policy):
             n_bytes += len(art.text)
-        for art in ipt.render(policy):
-            n_bytes += len(art.text)
+            if digest:
+                digest.update(art.name.encode() + b"\0" + art.text.encode() + b"\0")
         n_rules += len(policy.rules)
     return time.perf_counter() - t0, n_bytes, n_rules
 
@@ -122,17 +89,14 @@ def check_outputs(cat, loaded, paths, nft, ipt, count: int) -> dict:
         return {"checked": 0, "note": "skipped: needs root, ip and nft"}
     rng = random.Random(7)
     picks = sorted(rng.sample(range(len(loaded)), min(count, len(loaded))))
-    ns = f"nhnbench-chk-{os.getpid()}"
-    tmp = Path(tempfile.mkdtemp(prefix="nhn-bench-chk-"))
     failures = []
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    try:
+    with tempfile.TemporaryDirectory(prefix="nhn-bench-chk-") as tmp, C.scratch_netns() as ns:
         for i in picks:
             site, pins = loaded[i]
             policy = compile_policy(cat, site, pins, now=NOW)
             for renderer in (nft, ipt):
                 for art in renderer.render(policy):
-                    f = tmp / f"{i}-{art.name}"
+                    f = Path(tmp) / f"{i}-{art.name}"
                     f.write_text(art.text)
                     if renderer is nft:
                         cmd = ["nft", "-c", "-f", str(f)]
@@ -144,9 +108,6 @@ def check_outputs(cat, loaded, paths, nft, ipt, count: int) -> dict:
                     )
                     if r.returncode != 0:
                         failures.append(f"{paths[i].name} {art.name}: {r.stderr.strip()[:300]}")
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], check=False)
-        shutil.rmtree(tmp, ignore_errors=True)
     return {"checked": len(picks), "failures": failures}
 
 
@@ -174,25 +135,22 @@ def measure(n_sites: int = 1000, rounds: int = 3, check: int = 0, profile: bool 
             "with_pins": sum(1 for _, p in loaded if p),
             "mean_services": sum(len(s.services) for s, _ in loaded) / len(loaded),
         }
-        # warm-up: Jinja compiles each template once per process
-        run_objects(cat, loaded[:5], nft, ipt)
+        digest = hashlib.sha256()
+        # warm-up (Jinja compiles each template once per process) and the output hash
+        _, out["output_bytes"], out["compiled_rules"] = render_all(cat, loaded, nft, ipt, digest)
+        out["output_sha256"] = digest.hexdigest()
         obj_times, toml_times = [], []
         for _ in range(rounds):
-            dt, n_bytes, n_rules = run_objects(cat, loaded, nft, ipt)
-            obj_times.append(dt)
-            dt2, _, _ = run_toml(cat, paths, nft, ipt)
-            toml_times.append(dt2)
+            obj_times.append(render_all(cat, loaded, nft, ipt)[0])
+            toml_times.append(render_all(cat, paths, nft, ipt)[0])
         out["objects"] = C.summary(obj_times)
         out["toml"] = C.summary(toml_times)
-        out["output_bytes"] = n_bytes
-        out["output_sha256"] = output_digest(cat, loaded, nft, ipt)
-        out["compiled_rules"] = n_rules
         if check:
             out["check"] = check_outputs(cat, loaded, paths, nft, ipt, check)
         if profile:
             pr = cProfile.Profile()
             pr.enable()
-            run_objects(cat, loaded, nft, ipt)
+            render_all(cat, loaded, nft, ipt)
             pr.disable()
             buf = io.StringIO()
             pstats.Stats(pr, stream=buf).sort_stats("tottime").print_stats(20)
@@ -271,10 +229,7 @@ def main() -> None:
     args = ap.parse_args()
     res = measure(args.sites, args.rounds, args.check, args.profile)
     report(res)
-    if args.json:
-        Path(args.json).write_text(
-            json.dumps({k: v for k, v in res.items() if k != "profile"}, indent=2) + "\n"
-        )
+    C.write_json(args.json, {k: v for k, v in res.items() if k != "profile"})
 
 
 if __name__ == "__main__":

@@ -2,34 +2,23 @@
 
     python bench/bench_cli.py [--runs 10] [--json FILE]
 
-Measures, as a user would see them (fork + interpreter + imports + work):
+As a user sees them (fork + interpreter + imports + work), one warm-up and N
+runs each, best / median: ``nhn-appliance --help`` and ``render --target
+nftables`` (default site; targets < 0.25 s), ``render --target iptables``,
+and for scale ``python -c pass`` and ``python -I -S -c pass``. Each in two
+environments (``_common.envs``): *as-is* (this shell; here
+PYTHONDONTWRITEBYTECODE=1, so the editable install compiles every module on
+every start) and *bytecode* (cached, as a normal ``pip install`` has it).
 
-- ``nhn-appliance --help``                      target < 0.25 s
-- ``nhn-appliance render --target nftables``    target < 0.25 s (default site)
-- for scale: ``python -c pass`` and ``python -I -S -c pass`` (the floor)
-
-each in two environments:
-
-- *as-is*: this shell's environment. Here PYTHONDONTWRITEBYTECODE=1 is set, so
-  an editable install compiles every nhn_appliance module from source on every
-  start (no __pycache__ is ever written).
-- *bytecode*: the same with bytecode cached (PYTHONPYCACHEPREFIX in a temp
-  dir, so nothing is written into the repository), which is what a normal
-  ``pip install`` (it compiles at install time) or a distro package gives.
-
-The console script is run directly (the one beside ``sys.executable``), not
-through a version-manager shim such as pyenv's, which adds its own start-up;
-that overhead is reported on its own row.
-
-Then the rendered default-site ruleset is loaded into a throwaway network
-namespace and its chains, rules and set elements are counted from
-``nft -j list ruleset`` (text parsing if that is not possible).
+The console script beside ``sys.executable`` is run, not a version-manager
+shim in front of it; a shim, if there is one, gets its own row. The rendered
+default ruleset is loaded into a throwaway namespace and counted from
+``nft -j list ruleset``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -41,30 +30,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
 
-TARGET_HELP = 0.25
-TARGET_RENDER = 0.25
+TARGET = 0.25
+ROWS = (  # (case, label, target)
+    ("help", "nhn-appliance --help", TARGET),
+    ("render_nft", "nhn-appliance render -t nftables", TARGET),
+    ("render_ipt", "nhn-appliance render -t iptables", None),
+    ("python_pass", "python -c pass (floor, with site)", None),
+    ("python_bare", "python -I -S -c pass (bare interpreter)", None),
+)
 
 
 def _shim(exe: str) -> str | None:
     """A version-manager shim in front of the console script (pyenv's), if any."""
-    candidates = [shutil.which("nhn-appliance")]
-    if os.environ.get("PYENV_ROOT"):
-        candidates.append(str(Path(os.environ["PYENV_ROOT"]) / "shims" / "nhn-appliance"))
-    for c in candidates:
+    root = os.environ.get("PYENV_ROOT")
+    for c in (shutil.which("nhn-appliance"), root and f"{root}/shims/nhn-appliance"):
         if c and Path(c).is_file() and Path(c).resolve() != Path(exe).resolve():
             return c
     return None
 
 
 def measure(runs: int = 10) -> dict:
-    exe = C.entry_point()
-    py = sys.executable
+    exe, py = C.entry_point(), sys.executable
     work = Path(tempfile.mkdtemp(prefix="nhn-bench-cli-"))
-    # an empty working directory: no ./appliance.toml, so the packaged default
-    # site is used (identical to the repository's appliance.toml)
-    cwd = work / "cwd"
+    cwd = work / "cwd"  # empty: no ./appliance.toml, so the packaged default site
     cwd.mkdir()
-    envs = {"as-is": C.env_as_is(), "bytecode": C.env_bytecode(work / "pycache")}
     cases = {
         "help": [exe, "--help"],
         "render_nft": [exe, "render", "--target", "nftables"],
@@ -72,32 +61,17 @@ def measure(runs: int = 10) -> dict:
         "python_pass": [py, "-c", "pass"],
         "python_bare": [py, "-I", "-S", "-c", "pass"],
     }
-    out: dict = {"entry_point": exe, "python": py, "runs": runs, "load": C.load_note(), "times": {}}
+    out: dict = {"entry_point": exe, "runs": runs, "load": C.load_note(), "times": {}}
     try:
-        for env_name, env in envs.items():
-            # warm the bytecode cache (and the page cache) before timing
-            for argv in cases.values():
-                subprocess.run(
-                    argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-                )
+        for env_name, env in C.envs(work).items():
             for case, argv in cases.items():
-                out["times"][f"{case}/{env_name}"] = C.time_process(
-                    argv, runs=runs, env=env, cwd=cwd
-                )
-        shim = _shim(exe)
-        if shim:
+                key = f"{case}/{env_name}"
+                out["times"][key] = C.time_process(argv, runs=runs, env=env, cwd=cwd)
+        if shim := _shim(exe):
             out["shim"] = shim
-            out["times"]["help/shim"] = C.time_process(
-                [shim, "--help"], runs=max(3, runs // 2), env=envs["as-is"], cwd=cwd
-            )
-        text = subprocess.run(
-            [exe, "render", "--target", "nftables"],
-            cwd=cwd,
-            env=envs["as-is"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+            out["times"]["help/shim"] = C.time_process([shim, "--help"], max(3, runs // 2), cwd=cwd)
+        argv = [exe, "render", "--target", "nftables"]
+        text = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=True).stdout
         out["default_nft_bytes"] = len(text.encode())
         out["default_nft"] = C.nft_counts(text)
     finally:
@@ -108,54 +82,22 @@ def measure(runs: int = 10) -> dict:
 def report(res: dict) -> None:
     t = res["times"]
     print(f"entry point: {res['entry_point']}   ({res['runs']} runs each, best / median)")
-    print(f"{res['load']}")
+    print(res["load"])
     rows = [
-        (
-            "nhn-appliance --help",
-            C.fmt_times(t["help/as-is"]),
-            C.fmt_times(t["help/bytecode"]),
-            f"< {TARGET_HELP:.2f} s",
-        ),
-        (
-            "nhn-appliance render -t nftables",
-            C.fmt_times(t["render_nft/as-is"]),
-            C.fmt_times(t["render_nft/bytecode"]),
-            f"< {TARGET_RENDER:.2f} s",
-        ),
-        (
-            "nhn-appliance render -t iptables",
-            C.fmt_times(t["render_ipt/as-is"]),
-            C.fmt_times(t["render_ipt/bytecode"]),
-            "-",
-        ),
-        (
-            "python -c pass (floor, with site)",
-            C.fmt_times(t["python_pass/as-is"]),
-            C.fmt_times(t["python_pass/bytecode"]),
-            "-",
-        ),
-        (
-            "python -I -S -c pass (bare interpreter)",
-            C.fmt_times(t["python_bare/as-is"]),
-            C.fmt_times(t["python_bare/bytecode"]),
-            "-",
-        ),
+        (label, C.fmt_times(t[f"{case}/as-is"]), C.fmt_times(t[f"{case}/bytecode"]))
+        + (f"< {target:.2f} s" if target else "-",)
+        for case, label, target in ROWS
     ]
     if "help/shim" in t:
         rows.append((f"--help via {res['shim']}", C.fmt_times(t["help/shim"]), "", "-"))
     C.print_table(rows, ("measure", "as-is env", "bytecode cached", "target"))
     n = res["default_nft"]
-    print()
-    print(f"default site, nftables ({res['default_nft_bytes']} bytes), counted by {n['method']}:")
-    print(
-        f"  chains {n['chains']}, rules {n['rules']}, sets {n['sets']}, "
-        f"set elements {n['set_elements']}"
-        + (
-            f", rules matching IPv4 {n['rules_ipv4']} / IPv6 {n['rules_ipv6']}"
-            if "rules_ipv4" in n
-            else ""
+    print(f"\ndefault site, nftables ({res['default_nft_bytes']} bytes), counted by {n['method']}:")
+    if "chains" in n:
+        print(
+            f"  chains {n['chains']}, rules {n['rules']}, sets {n['sets']}, set elements "
+            f"{n['set_elements']}, rules matching IPv4 {n['rules_ipv4']} / IPv6 {n['rules_ipv6']}"
         )
-    )
 
 
 def main() -> None:
@@ -165,8 +107,7 @@ def main() -> None:
     args = ap.parse_args()
     res = measure(args.runs)
     report(res)
-    if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=2) + "\n")
+    C.write_json(args.json, res)
 
 
 if __name__ == "__main__":

@@ -55,10 +55,9 @@ def run(target: str, runs: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix="nhn-bench-prof-"))
     cwd = work / "cwd"
     cwd.mkdir()
-    envs = {"as-is": C.env_as_is(), "bytecode": C.env_bytecode(work / "pycache")}
     out = {}
     try:
-        for name, env in envs.items():
+        for name, env in C.envs(work).items():
             samples: dict[str, list[float]] = {}
             for n in range(runs + 1):
                 res = subprocess.run(

@@ -2,8 +2,6 @@
 
 A site is a plain dict, written out as an ``appliance.toml`` (``site_toml``)
 and, where it has pinned names, a ``*.pins.json`` beside it (``pins_json``).
-The same dicts feed the Aerleon comparison (``bench_aerleon.py``), so both
-tools get the same 1,000 sites.
 
 Every address is from a private range (RFC 1918, RFC 4193) or a documentation
 range (RFC 5737, RFC 3849): the sites are data only, nothing is ever sent.
