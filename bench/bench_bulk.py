@@ -177,19 +177,13 @@ def report(res: dict) -> None:
         f"  catalogue loaded once: {res['catalogue_load'] * 1000:.1f} ms; "
         f"loading all {n} site files once (untimed for 'objects'): {res['load_sites_once']:.3f} s"
     )
+    target = f"< {TARGET_1000:.1f} s" if n == 1000 else "-"
     rows = [
-        (
-            "compile + render (Site objects)",
-            C.fmt_times(res["objects"]),
-            f"{res['objects']['median'] / n * 1000:.2f} ms",
-            f"< {TARGET_1000:.1f} s" if n == 1000 else "-",
-        ),
-        (
-            "load TOML + pins + compile + render",
-            C.fmt_times(res["toml"]),
-            f"{res['toml']['median'] / n * 1000:.2f} ms",
-            f"< {TARGET_1000:.1f} s" if n == 1000 else "-",
-        ),
+        (label, C.fmt_times(res[key]), f"{res[key]['median'] / n * 1000:.2f} ms", target)
+        for key, label in (
+            ("objects", "compile + render (Site objects)"),
+            ("toml", "load TOML + pins + compile + render"),
+        )
     ]
     C.print_table(rows, ("measure", "total", "per site (median)", "target"))
     print(
@@ -197,18 +191,17 @@ def report(res: dict) -> None:
         f"{res['compiled_rules']} compiled rules, "
         f"sha256 {res['output_sha256'][:16]}"
     )
-    if "check" in res:
-        c = res["check"]
-        if c.get("checked"):
-            print(
-                f"  checked {c['checked']} sites with nft -c and iptables-restore --test "
-                "in a netns: "
-                + ("all valid" if not c["failures"] else f"{len(c['failures'])} FAILED")
-            )
-            for f in c["failures"][:10]:
-                print(f"    {f}")
-        else:
-            print(f"  check: {c['note']}")
+    c = res.get("check", {"checked": 0, "note": "not asked for (--check N)"})
+    failures = c.get("failures", [])
+    verdict = f"{len(failures)} FAILED" if failures else "all valid"
+    print(
+        f"  check: {c['note']}"
+        if not c["checked"]
+        else f"  checked {c['checked']} sites "
+        f"with nft -c and iptables-restore --test in a netns: {verdict}"
+    )
+    for f in failures[:10]:
+        print(f"    {f}")
     if "profile" in res:
         print(res["profile"])
 

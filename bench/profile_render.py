@@ -87,17 +87,11 @@ def main() -> None:
     args = ap.parse_args()
     res = run(args.target, args.runs)
     keys = list(res["as-is"])
-    keys = keys[-1:] + keys[:-1]
+    res = {env: {**steps, "sum": sum(steps.values())} for env, steps in res.items()}
     rows = [
-        (k, f"{res['as-is'][k] * 1000:.1f} ms", f"{res['bytecode'][k] * 1000:.1f} ms") for k in keys
+        (k, *(f"{res[env][k] * 1000:.1f} ms" for env in ("as-is", "bytecode")))
+        for k in [*keys[-1:], *keys[:-1], "sum"]
     ]
-    rows.append(
-        (
-            "sum",
-            f"{sum(res['as-is'].values()) * 1000:.1f} ms",
-            f"{sum(res['bytecode'].values()) * 1000:.1f} ms",
-        )
-    )
     print(
         f"render --target {args.target}: median of {args.runs} fresh processes per step; "
         f"{C.load_note()}"
