@@ -1,17 +1,21 @@
 """Hypothesis strategies for flows that probe a compiled policy's edges.
 
 Every renderer test that evaluates its own output with an independent reader
-draws flows from here and compares with :func:`expected`, which is what
-``explain`` says. Destinations and ports lean towards the edges of the
-policy's address spans and port ranges, where off-by-one mistakes live.
+(tests/readers/) draws flows from here and compares with :func:`expected`,
+which is what ``explain`` says. Destinations and ports lean towards the edges
+of the policy's address spans and port ranges, where off-by-one mistakes live.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
+
 from hypothesis import strategies as st
 
 from nhn_appliance.policy.explain import Flow, explain
-from nhn_appliance.policy.model import Policy, Proto, Span, Zone
+from nhn_appliance.policy.model import ALL_PORTS, Policy, PortRange, Proto, QosClass, Span, Zone
+from nhn_appliance.policy.qos import classify
 
 
 def _edges(policy: Policy, family: int) -> list[int]:
@@ -107,3 +111,114 @@ def edge_flows(policy: Policy, with_uplink: bool = True) -> list[Flow]:
                             for up in uplinks:
                                 out.add(Flow(pr, Span(family, dst, dst), port, src, up))
     return sorted(out, key=repr)
+
+
+def lan_source(policy: Policy, family: int) -> int:
+    """A LAN address of the family that is no profile host."""
+    hosts = [h for b in policy.profiles for h in b.hosts]
+    prefix = next(p for p in policy.lan_prefixes if p.family == family)
+    return next(
+        a
+        for a in range(prefix.first + 1, prefix.last)
+        if not any(h.family == family and h.first <= a <= h.last for h in hosts)
+    )
+
+
+def source(policy: Policy, flow: Flow) -> int:
+    """The flow's source: its profile host, else a LAN address that is no profile host."""
+    return flow.src.first if flow.src is not None else lan_source(policy, flow.dst.family)
+
+
+def aimed(policy: Policy) -> st.SearchStrategy[Flow]:
+    """Flows aimed at one rule: an edge of (or inside) one of its address spans and
+    port ranges, mostly by one of its uplinks, sometimes from a profile host.
+    :func:`flows` alone hardly ever hits an opening, so both are drawn."""
+    zones = {u.interface: u.zone for u in policy.uplinks}
+    hosts = [(b.name, h) for b in policy.profiles for h in b.hosts]
+
+    def near(lo: int, hi: int, top: int) -> st.SearchStrategy[int]:
+        edges = [v for v in (lo - 1, lo, hi, hi + 1) if 0 <= v <= top]
+        return st.sampled_from(edges) | st.integers(lo, hi)
+
+    @st.composite
+    def build(draw) -> Flow:
+        rule = draw(st.sampled_from(policy.rules))
+        top = (1 << (32 if rule.family == 4 else 128)) - 1
+        span = draw(st.sampled_from(rule.dst))
+        dst = draw(near(span.first, span.last, top))
+        proto = (
+            rule.proto.value
+            if rule.proto != Proto.ANY and draw(st.integers(0, 9))
+            else draw(st.sampled_from(["tcp", "udp"]))
+        )
+        ports = draw(st.sampled_from(rule.ports or ALL_PORTS))
+        port = draw(near(ports.lo, ports.hi, 65535))
+        mine = [
+            h
+            for name, h in hosts
+            if h.family == rule.family and (name == rule.profile or draw(st.integers(0, 3)) == 0)
+        ]
+        src = None
+        if mine and (rule.profile or draw(st.booleans())):
+            host = draw(st.sampled_from(mine))
+            first = draw(st.integers(host.first, host.last))
+            src = Span(host.family, first, first)
+        iface = draw(st.sampled_from(rule.interfaces))
+        zone = (
+            zones[iface] if draw(st.integers(0, 4)) else draw(st.sampled_from(list(zones.values())))
+        )
+        return Flow(proto, Span(rule.family, dst, dst), port, src, zone)
+
+    return build()
+
+
+def _cuts(span: Span) -> list[int]:
+    """The span's ends and one either side, and the same for each CIDR block it is made of
+    (where a renderer may have had to split it)."""
+    ip = ipaddress.IPv4Address if span.family == 4 else ipaddress.IPv6Address
+    out = []
+    for net in ipaddress.summarize_address_range(ip(span.first), ip(span.last)):
+        lo, hi = int(net.network_address), int(net.broadcast_address)
+        out += [lo - 1, lo, hi, hi + 1]
+    return out
+
+
+def cidr_edge_flows(policy: Policy) -> list[Flow]:
+    """Every edge of every rule and of each CIDR block its spans split into: first/last
+    address and one either side, each end of each port range and one either side, both
+    protocols, every uplink, from the LAN and from each profile's first host.
+    Deterministic, so no mistake at an edge is left to chance. (Unlike
+    :func:`edge_flows`, for targets that split ranges into prefixes.)"""
+    out = {}
+    for r in policy.rules:
+        top = (1 << (32 if r.family == 4 else 128)) - 1
+        srcs = [None] + [
+            Span(h.family, h.first, h.first)
+            for b in policy.profiles
+            for h in b.hosts[:1]
+            if h.family == r.family
+        ]
+        for span in r.dst:
+            for dst in {v for v in _cuts(span) if 0 <= v <= top}:
+                for p in r.ports or (PortRange(0, 65535),):
+                    for port in {v for v in (p.lo - 1, p.lo, p.hi, p.hi + 1) if 0 <= v <= 65535}:
+                        for proto, src, up in itertools.product(
+                            ("tcp", "udp"), srcs, policy.uplinks
+                        ):
+                            flow = Flow(proto, Span(r.family, dst, dst), port, src, up.zone)
+                            out[flow] = None
+    return list(out)
+
+
+_CLASSES: dict[tuple, QosClass | None] = {}
+
+
+def qos_class(
+    policy: Policy, proto: str, family: int, dst: int, port: int | None
+) -> QosClass | None:
+    """qos.classify, remembered: the edge sweeps ask the same for every uplink and source.
+    Keyed by the policy's id, so only for policies that live as long as the run."""
+    key = (id(policy), proto, family, dst, port)
+    if key not in _CLASSES:
+        _CLASSES[key] = classify(policy, proto, family, dst, port)
+    return _CLASSES[key]

@@ -34,13 +34,13 @@ from pathlib import Path
 
 import netns as nn  # tests/ is on sys.path (pytest's default import mode)
 import pytest
+from conftest import CASES
 
 from nhn_appliance.inputs import load_inputs
 from nhn_appliance.policy.explain import Flow, Verdict, explain
 from nhn_appliance.policy.model import Action, Policy, Zone
 
-TESTS = Path(__file__).parent
-LAB_DIR = TESTS / "cases" / "lab"
+LAB_DIR = CASES / "lab"
 LAB_RULES = LAB_DIR / "rules"
 SITE_TEMPLATE = LAB_DIR / "site.toml"
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import UNIT
 
 from nhn_appliance.policy.addresses import parse_address
 from nhn_appliance.policy.catalogue import load_catalogue
@@ -21,7 +22,6 @@ from nhn_appliance.policy.compile import compile_policy, rule_covers
 from nhn_appliance.policy.model import Action, Pin, PortRange, Proto, Zone
 from nhn_appliance.policy.site import load_site, packaged_site
 
-UNIT = Path(__file__).parent / "cases" / "unit"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 

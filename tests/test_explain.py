@@ -8,17 +8,15 @@ The default site (appliance.toml) has both uplinks (wan-hn, wan-inet), LAN
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from conftest import UNIT
 
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.compile import compile_policy
 from nhn_appliance.policy.explain import Flow, explain
 from nhn_appliance.policy.model import Action, Zone
 from nhn_appliance.policy.site import load_site, packaged_site
-
-UNIT = Path(__file__).parent / "cases" / "unit"
 
 
 @pytest.fixture(scope="module")

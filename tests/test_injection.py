@@ -17,34 +17,19 @@ from pathlib import Path
 
 import netns
 import pytest
+from conftest import HOSTILE
+from render_cases import hostile_policy, hostile_site
 
 from nhn_appliance.errors import CatalogueError, SiteError
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.compile import compile_policy
-from nhn_appliance.policy.model import Action, Site, Span, Uplink, Zone
 from nhn_appliance.policy.site import load_site
 from nhn_appliance.render import RENDERERS, get_renderer
 from nhn_appliance.render.escape import comment
 
-CASES = Path(__file__).parent / "cases"
-HOSTILE = CASES / "injection" / "rules"
 #: whole-line comments of every target: '#' (nft, iptables, JunOS set, PowerShell),
 #: '!' and the remark/description lines of Cisco IOS (free text to the end of the line)
 COMMENT = re.compile(r"^\s*(#|!|remark |description )")
-
-
-def _site() -> Site:
-    return Site(
-        file="site.toml",
-        name="inj",
-        title="",
-        outbound="blocked",
-        blocked_action=Action.REJECT,
-        lan_interfaces=("lan0",),
-        lan_prefixes=(Span(4, 0xC6336400, 0xC633647F),),
-        uplinks=(Uplink(Zone.HELSENETT, "wan-hn"),),
-        services=("ondsinnet",),
-    )
 
 
 @pytest.mark.parametrize(
@@ -74,8 +59,7 @@ def test_comment_escape_keeps_readable_text() -> None:
 
 @pytest.mark.parametrize("target", sorted(RENDERERS))
 def test_hostile_free_text_comes_out_inert(target: str) -> None:
-    policy = compile_policy(load_catalogue(HOSTILE), _site())
-    for art in get_renderer(target).render(policy):
+    for art in get_renderer(target).render(hostile_policy()):
         # every quoted string is one of ours and holds no delimiter of any target
         for quoted in re.findall(r'"([^"\n]*)"', art.text):
             assert not set(quoted) & set("\\;{}#`$"), quoted
@@ -134,8 +118,8 @@ def test_hostile_catalogue_renders_same_statements_as_a_clean_one(
         text = f.read_text()
         text = re.sub(r"^(title|source|note) = .*$", r'\1 = "plain"', text, flags=re.M)
         (clean / f.name).write_text(text)
-    hostile_out = get_renderer(target).render(compile_policy(load_catalogue(HOSTILE), _site()))
-    clean_out = get_renderer(target).render(compile_policy(load_catalogue(clean), _site()))
+    hostile_out = get_renderer(target).render(hostile_policy())
+    clean_out = get_renderer(target).render(compile_policy(load_catalogue(clean), hostile_site()))
     strip = re.compile(r'"[^"\n]*"')  # compare with comments blanked
     for h, c in zip(hostile_out, clean_out, strict=True):
         assert [strip.sub('""', s) for s in _statements(h.text)] == [
@@ -150,7 +134,7 @@ def test_real_parsers_accept_hostile_output(tmp_path: Path, target: str) -> None
     tool = {"nftables": "nft", "iptables": "iptables-restore"}[target]
     if reason or not netns.have(tool):
         pytest.skip(reason or f"{tool} is not installed")
-    policy = compile_policy(load_catalogue(HOSTILE), _site())
+    policy = hostile_policy()
     name = f"npinj{abs(hash(target)) % 100000}"
     subprocess.run(["ip", "netns", "add", name], check=True)
     try:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import netns
 import pytest
+from conftest import CASES
 
 from nhn_appliance.inputs import load_inputs
 from nhn_appliance.policy.explain import Flow, explain
@@ -25,7 +26,7 @@ from nhn_appliance.render import get_renderer
 
 pytestmark = pytest.mark.kernel
 
-CASE = Path(__file__).parent / "cases" / "qos"
+CASE = CASES / "qos"
 PRESET = 8  # CS1, what the client sets itself
 ETH_P_ALL = 0x0003
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import UNIT
 
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.compile import compile_policy
 from nhn_appliance.policy.lint import lint
 from nhn_appliance.policy.model import Pin
 from nhn_appliance.policy.site import load_site, packaged_site
-
-UNIT = Path(__file__).parent / "cases" / "unit"
 
 
 @pytest.fixture(scope="module")
