@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any
+
+from nhn_appliance.errors import UsageError
 
 #: format name -> module
 FORMATS: dict[str, str] = {
     "text": "nhn_appliance.report.text",
-    "json": "nhn_appliance.report.json_format",
+    "json": "nhn_appliance.report.json_report",
     "nagios": "nhn_appliance.report.nagios",
     "prometheus": "nhn_appliance.report.prometheus",
     "html": "nhn_appliance.report.html",
@@ -22,9 +25,10 @@ FORMATS: dict[str, str] = {
 
 def get_format(name: str) -> ModuleType:
     if name not in FORMATS:
-        raise ValueError(f"unknown report format {name!r}; known: {', '.join(FORMATS)}")
+        raise UsageError(f"unknown report format {name!r} (allowed: {', '.join(FORMATS)})")
     return importlib.import_module(FORMATS[name])
 
 
-def render(report: dict, name: str) -> str:
-    return get_format(name).render(report)
+def render(report: dict[str, Any], name: str) -> str:
+    text: str = get_format(name).render(report)
+    return text

@@ -7,8 +7,9 @@ own Jinja2 environment with HTML autoescaping on, so every interpolated value
 is escaped (the shared ``render.templating`` environment is for device
 configurations and does not escape HTML).
 
-UI words come from ``report["labels"]``; a missing label falls back to this
-module's words for the report's language, then to English.
+UI words come from ``report["labels"]``; a missing label falls back to the
+one label table of the report's language (``report/labels.toml``), the same
+words the text format uses.
 """
 
 from __future__ import annotations
@@ -23,113 +24,20 @@ from urllib.parse import quote
 
 import jinja2
 
+from nhn_appliance.probes.model import Status
+from nhn_appliance.report.data import LANGS, labels, load_contacts
+
 TEMPLATES = Path(__file__).with_name("templates")
 
-#: worst first; "unverified" is a skipped check that could not be verified from the site
-STATUS_ORDER = ("fail", "error", "warn", "unverified", "ok", "skipped")
+#: display order, worst first: the product's status order (probes.model.SEVERITY),
+#: with "unverified" (a skipped check that could not be verified from the site)
+#: just above "ok": it is no pass
+STATUS_ORDER: tuple[str, ...] = tuple(
+    name
+    for status in sorted(Status, key=lambda s: s.severity, reverse=True)
+    for name in (("unverified", status.value) if status is Status.OK else (status.value,))
+)
 UNVERIFIED_REASONS = {"not-verifiable", "not-verified", "unverified"}
-
-EN: dict[str, str] = {
-    "report_title": "Network diagnostic report",
-    "verdict": "Overall verdict",
-    "site": "Site",
-    "host": "Host",
-    "time": "Time",
-    "runtime": "Run time",
-    "software": "Appliance",
-    "interrupted": "The run was interrupted: some checks did not finish.",
-    "summary": "Summary",
-    "matrix": "Services and checks",
-    "service": "Service",
-    "findings": "Findings",
-    "no_findings": "No findings.",
-    "remediation": "What to do",
-    "source": "Source",
-    "checks": "Checks",
-    "unverified": "Not verified from the site",
-    "no_unverified": "Everything planned was verified.",
-    "target": "Target",
-    "why": "Why",
-    "evidence": "Evidence",
-    "no_evidence": "No evidence recorded.",
-    "events": "Events",
-    "all_checks": "All checks",
-    "kind": "Kind",
-    "status": "Status",
-    "reason": "Reason",
-    "detail": "Detail",
-    "duration": "Duration (s)",
-    "contacts": "NHN support",
-    "contacts_intro": "Send this report to NHN's customer centre:",
-    "email": "E-mail",
-    "phones": "Phone",
-    "hours": "Open",
-    "addresses": "Addresses",
-    "gateways": "Gateways",
-    "resolvers": "Resolvers",
-    "no_checks": "no checks",
-    "n_ok": "OK of all",
-    "severity_info": "INFO",
-    "severity_fail": "FAIL",
-    "severity_warn": "WARN",
-    "status_ok": "OK",
-    "status_warn": "WARN",
-    "status_fail": "FAIL",
-    "status_error": "ERROR",
-    "status_skipped": "SKIPPED",
-    "status_unverified": "NOT VERIFIED",
-}
-NB: dict[str, str] = {
-    "report_title": "Nettverksdiagnose",
-    "verdict": "Samlet vurdering",
-    "site": "Lokasjon",
-    "host": "Maskin",
-    "time": "Tidspunkt",
-    "runtime": "Kjøretid",
-    "software": "Programvare",
-    "interrupted": "Kjøringen ble avbrutt: noen sjekker ble ikke ferdige.",
-    "summary": "Sammendrag",
-    "matrix": "Tjenester og sjekker",
-    "service": "Tjeneste",
-    "findings": "Funn",
-    "no_findings": "Ingen funn.",
-    "remediation": "Tiltak",
-    "source": "Kilde",
-    "checks": "Sjekker",
-    "unverified": "Ikke verifisert fra lokasjonen",
-    "no_unverified": "Alt som var planlagt ble verifisert.",
-    "target": "Mål",
-    "why": "Hvorfor",
-    "evidence": "Bevis",
-    "no_evidence": "Ingen bevis registrert.",
-    "events": "Hendelser",
-    "all_checks": "Alle sjekker",
-    "kind": "Type",
-    "status": "Status",
-    "reason": "Årsak",
-    "detail": "Detaljer",
-    "duration": "Varighet (s)",
-    "contacts": "NHN kundesenter",
-    "contacts_intro": "Send denne rapporten til NHNs kundesenter:",
-    "email": "E-post",
-    "phones": "Telefon",
-    "hours": "Åpent",
-    "addresses": "Adresser",
-    "gateways": "Gatewayer",
-    "resolvers": "Navnetjenere",
-    "no_checks": "ingen sjekker",
-    "n_ok": "OK av alle",
-    "severity_info": "INFO",
-    "severity_fail": "FEIL",
-    "severity_warn": "ADVARSEL",
-    "status_ok": "OK",
-    "status_warn": "ADVARSEL",
-    "status_fail": "FEIL",
-    "status_error": "FEIL I SJEKK",
-    "status_skipped": "IKKE KJØRT",
-    "status_unverified": "IKKE VERIFISERT",
-}
-DEFAULT_LABELS = {"en": EN, "nb": NB}
 
 
 @lru_cache(maxsize=1)
@@ -144,7 +52,8 @@ def environment() -> jinja2.Environment:
 
 
 def labels_for(lang: str, given: Mapping[str, Any] | None) -> dict[str, str]:
-    words = {**EN, **DEFAULT_LABELS.get(lang, {})}
+    """The report's own labels over the one label table of ``lang`` (report/labels.toml)."""
+    words = labels(lang)
     words.update({k: str(v) for k, v in (given or {}).items() if v is not None})
     return words
 
@@ -160,6 +69,7 @@ def cell_status(check: Mapping[str, Any]) -> str:
 
 
 def worst(statuses: list[str]) -> str:
+    """The worst display status (the first in STATUS_ORDER); none at all is "skipped"."""
     return min(statuses, key=STATUS_ORDER.index) if statuses else "skipped"
 
 
@@ -226,19 +136,20 @@ def _tel(number: str) -> str:
 
 def view(report: Mapping[str, Any]) -> dict[str, Any]:
     """Everything the template reads, with defaults for parts a report may leave out."""
-    lang = "en" if report.get("lang") == "en" else "nb"
+    lang = str(report.get("lang")) if report.get("lang") in LANGS else LANGS[0]
     services = list(report.get("services", []))
     kinds, rows = _matrix(services)
-    contacts = dict(report.get("contacts") or {})
-    email = str(contacts.get("email") or "kundesenter@nhn.no")
+    contacts = dict(report.get("contacts") or load_contacts())
+    email = str(contacts.get("email") or "")
     host = dict(report.get("host") or {})
     return {
         "lang": lang,
         "L": labels_for(lang, report.get("labels")),
         "verdict": str(report.get("verdict", "error")),
-        "summary": {
+        "summary": {  # worst first
             s: int((report.get("summary") or {}).get(s, 0) or 0)
-            for s in ("ok", "warn", "fail", "error", "skipped")
+            for s in STATUS_ORDER
+            if s != "unverified"
         },
         "software": {"name": "nhn-appliance", "version": "", **(report.get("software") or {})},
         "site": {"name": "", "file": "", **(report.get("site") or {})},

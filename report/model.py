@@ -14,129 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from nhn_appliance.errors import InputError
+from nhn_appliance.probes.model import RESULTS_SCHEMA, Status, worst
+from nhn_appliance.report.data import check_lang, labels, load_contacts
 
 SCHEMA = "nhn-appliance/report/1"
-RESULTS_SCHEMA = "nhn-appliance/probe-results/1"
-LANGS = ("nb", "en")
-STATUSES = ("ok", "warn", "fail", "error", "skipped")
-ORDER = {"skipped": -1, "ok": 0, "warn": 1, "fail": 2, "error": 3}  # error: the check could not run
-
-#: the support contacts of the brief (NHN's customer centre)
-CONTACTS = {
-    "email": "kundesenter@nhn.no",
-    "phones": ["02017", "24 20 00 00"],
-    "hours": "24/7",
-    "source": "001:33; 002:69; 002:5; 000:11",
-}
-
-LABELS: dict[str, dict[str, str]] = {
-    "nb": {
-        "report_title": "NHN-diagnoserapport",
-        "verdict": "Resultat",
-        "site": "Sted",
-        "host": "Maskin",
-        "time": "Tid",
-        "started": "Start",
-        "ended": "Slutt",
-        "runtime": "Varighet",
-        "software": "Programvare",
-        "version": "Versjon",
-        "summary": "Sammendrag",
-        "services": "Tjenester",
-        "service": "Tjeneste",
-        "checks": "Sjekker",
-        "check": "Sjekk",
-        "findings": "Funn",
-        "no_findings": "Ingen funn",
-        "title": "Tittel",
-        "explanation": "Forklaring",
-        "remediation": "Tiltak",
-        "source": "Kilde",
-        "evidence": "Bevis",
-        "events": "Hendelser",
-        "unverified": "Ikke verifisert",
-        "unverified_note": "Kan ikke kontrolleres herfra; vises ikke som godkjent.",
-        "contacts": "Kontakt NHN kundesenter",
-        "email": "E-post",
-        "phones": "Telefon",
-        "hours": "Åpent",
-        "kind": "Type",
-        "target": "Mål",
-        "status": "Status",
-        "reason": "Årsak",
-        "detail": "Detaljer",
-        "duration": "Tid (s)",
-        "severity": "Alvorlighet",
-        "why": "Hvorfor",
-        "interrupted": "Avbrutt: ikke alle sjekker ble fullført",
-        "addresses": "Adresser",
-        "gateways": "Rutere",
-        "resolvers": "Navnetjenere",
-        "not_ok": "Sjekker som ikke er ok",
-        "language": "Språk",
-        "status_ok": "OK",
-        "status_warn": "ADVARSEL",
-        "status_fail": "FEIL",
-        "status_error": "FEIL I SJEKK",
-        "status_skipped": "IKKE KJØRT",
-        "severity_fail": "FEIL",
-        "severity_warn": "ADVARSEL",
-        "severity_info": "INFO",
-    },
-    "en": {
-        "report_title": "NHN diagnostic report",
-        "verdict": "Verdict",
-        "site": "Site",
-        "host": "Host",
-        "time": "Time",
-        "started": "Started",
-        "ended": "Ended",
-        "runtime": "Runtime",
-        "software": "Software",
-        "version": "Version",
-        "summary": "Summary",
-        "services": "Services",
-        "service": "Service",
-        "checks": "Checks",
-        "check": "Check",
-        "findings": "Findings",
-        "no_findings": "No findings",
-        "title": "Title",
-        "explanation": "Explanation",
-        "remediation": "Remediation",
-        "source": "Source",
-        "evidence": "Evidence",
-        "events": "Events",
-        "unverified": "Not verified",
-        "unverified_note": "Cannot be checked from here; not shown as passed.",
-        "contacts": "Contact NHN customer centre",
-        "email": "E-mail",
-        "phones": "Phone",
-        "hours": "Open",
-        "kind": "Kind",
-        "target": "Target",
-        "status": "Status",
-        "reason": "Reason",
-        "detail": "Detail",
-        "duration": "Time (s)",
-        "severity": "Severity",
-        "why": "Why",
-        "interrupted": "Interrupted: not every check finished",
-        "addresses": "Addresses",
-        "gateways": "Gateways",
-        "resolvers": "Resolvers",
-        "not_ok": "Checks that are not ok",
-        "language": "Language",
-        "status_ok": "OK",
-        "status_warn": "WARNING",
-        "status_fail": "FAIL",
-        "status_error": "CHECK ERROR",
-        "status_skipped": "NOT RUN",
-        "severity_fail": "FAIL",
-        "severity_warn": "WARNING",
-        "severity_info": "INFO",
-    },
-}
+#: the statuses in the order counts are listed (summary, text, JSON)
+STATUSES = tuple(s.value for s in Status)
 
 
 class ReportInputError(InputError):
@@ -293,15 +176,6 @@ def validate_results(doc: Any, file: str = "<document>") -> dict[str, Any]:
 
 
 # -- building ------------------------------------------------------------------------
-def worst(statuses) -> str:
-    """The worst status; skipped never worsens; nothing but skipped is 'skipped'."""
-    best = "skipped"
-    for s in statuses:
-        if ORDER.get(s, 3) > ORDER[best]:
-            best = s if s in ORDER else "error"
-    return best
-
-
 def _counts(results) -> dict[str, int]:
     counts = dict.fromkeys(STATUSES, 0)
     for r in results:
@@ -317,21 +191,20 @@ def build_report(results_doc: dict[str, Any], lang: str = "nb") -> dict[str, Any
     """The report dict of the contract (see docs/reports.md) for a validated result document."""
     from nhn_appliance.report.diagnose import diagnose, service_titles
 
-    if lang not in LANGS:
-        raise ValueError(f"language {lang!r}: use one of {', '.join(LANGS)}")
+    check_lang(lang)
     doc = redact(validate_results(results_doc))
     results = doc["results"]
     titles = service_titles(lang)
     by_service: dict[str, list[dict[str, Any]]] = {}
     for r in results:
         by_service.setdefault(r["service"] or "-", []).append(r)
-    services = []
+    services: list[dict[str, Any]] = []
     for name, items in by_service.items():
         services.append(
             {
                 "service": name,
                 "title": titles.get(name, name),
-                "verdict": worst(r["status"] for r in items),
+                "verdict": worst(r["status"] for r in items).value,
                 "counts": _counts(items),
                 "checks": [
                     {
@@ -347,7 +220,7 @@ def build_report(results_doc: dict[str, Any], lang: str = "nb") -> dict[str, Any
                 ],
             }
         )
-    verdict = worst(s["verdict"] for s in services)
+    verdict = worst(s["verdict"] for s in services).value
     site = doc.get("site") if isinstance(doc.get("site"), dict) else {}
     software = doc.get("software") if isinstance(doc.get("software"), dict) else {}
     return {
@@ -387,10 +260,12 @@ def build_report(results_doc: dict[str, Any], lang: str = "nb") -> dict[str, Any
             for r in results
             if r.get("evidence") or r.get("events")
         ],
-        "contacts": {**CONTACTS, "phones": list(CONTACTS["phones"])},
-        "labels": dict(LABELS[lang]),
+        "contacts": load_contacts(),
+        "labels": labels(lang),
     }
 
 
 def report_from_file(path: str | Path, lang: str = "nb") -> dict[str, Any]:
-    return build_report(read_results(path), lang)
+    """Read the result document at ``path`` and build its report (what the CLI calls);
+    :func:`build_report` takes a document already parsed."""
+    return build_report(read_results(path), check_lang(lang))

@@ -9,14 +9,29 @@ from __future__ import annotations
 
 from typing import Any
 
-CODES = {"ok": 0, "warn": 1, "fail": 2, "error": 3}
-WORDS = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
+from nhn_appliance.probes.model import Status, worst
+
+#: the plugin states and their exit codes (Nagios plugin guidelines)
+CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
+#: the plugin state of a verdict; nothing run says nothing: UNKNOWN
+STATE = {
+    Status.OK: "OK",
+    Status.WARN: "WARNING",
+    Status.FAIL: "CRITICAL",
+    Status.ERROR: "UNKNOWN",
+    Status.SKIPPED: "UNKNOWN",
+}
+
+
+def state(report: dict[str, Any]) -> str:
+    """The plugin state; a failing check is CRITICAL even beside a check that could not run."""
+    if report.get("summary", {}).get("fail", 0):
+        return "CRITICAL"
+    return STATE[worst([report.get("verdict", "error")])]
 
 
 def exit_code(report: dict[str, Any]) -> int:
-    if report.get("summary", {}).get("fail", 0):
-        return 2
-    return CODES.get(report.get("verdict", "error"), 3)
+    return CODES[state(report)]
 
 
 def _perf(label: str, value: Any, unit: str = "") -> str:
@@ -24,13 +39,13 @@ def _perf(label: str, value: Any, unit: str = "") -> str:
 
 
 def render(report: dict[str, Any]) -> str:
-    labels, code = report["labels"], exit_code(report)
+    labels = report["labels"]
     site = report["site"]["name"] or "-"
     summary = report["summary"]
     bad = [s for s in report["services"] if s["verdict"] in ("fail", "error", "warn")]
     parts = [f"{s['service']} {labels['status_' + s['verdict']]}" for s in bad]
     findings = [f for f in report["findings"] if f["severity"] in ("fail", "warn")]
-    text = f"NHN {WORDS[code]} - {labels['site'].lower()} {site}: "
+    text = f"NHN {state(report)} - {labels['site'].lower()} {site}: "
     text += ", ".join(parts) if parts else labels["status_ok"]
     if findings:
         text += "; " + "; ".join(f["title"] for f in findings[:3])

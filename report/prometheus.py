@@ -6,10 +6,32 @@ then rename), as the textfile collector requires.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-VERDICT = {"ok": 0, "warn": 1, "fail": 2, "error": 3, "skipped": -1}
-SEVERITY = {"info": 0, "warn": 1, "fail": 2}
+from nhn_appliance.probes.model import Status, worst
+from nhn_appliance.report.diagnose import SEVERITIES
+
+
+def _verdict(status: str) -> int:
+    """The product's status order as a number (probes.model.SEVERITY): -1 skipped ... 3 error."""
+    return worst([status]).severity
+
+
+def _finding(severity: str) -> int:
+    """A finding's severity as a number: 0 for the mildest (info) upwards."""
+    return len(SEVERITIES) - 1 - SEVERITIES.index(severity)
+
+
+def _scale(values: Iterable[tuple[int, str]]) -> str:
+    """ "0 ok, 1 warn, ..." for a metric's help text."""
+    return ", ".join(f"{n} {word}" for n, word in sorted(values))
+
+
+#: the overall verdict is never "skipped" (a run of skipped checks is ok)
+VERDICT_SCALE = _scale((s.severity, s.value) for s in Status if s is not Status.SKIPPED)
+SERVICE_SCALE = _scale((s.severity, "not run" if s is Status.SKIPPED else s.value) for s in Status)
+FINDING_SCALE = _scale((_finding(s), s) for s in SEVERITIES)
 
 
 def _esc(value: Any) -> str:
@@ -32,8 +54,8 @@ def render(report: dict[str, Any]) -> str:
 
     metric(
         "report_verdict",
-        "Overall verdict: 0 ok, 1 warn, 2 fail, 3 error.",
-        [({}, VERDICT[report["verdict"]])],
+        f"Overall verdict: {VERDICT_SCALE}.",
+        [({}, _verdict(report["verdict"]))],
     )
     metric(
         "report_checks",
@@ -42,14 +64,14 @@ def render(report: dict[str, Any]) -> str:
     )
     metric(
         "report_service_verdict",
-        "Verdict per service: -1 not run, 0 ok, 1 warn, 2 fail, 3 error.",
-        [({"service": s["service"]}, VERDICT[s["verdict"]]) for s in report["services"]],
+        f"Verdict per service: {SERVICE_SCALE}.",
+        [({"service": s["service"]}, _verdict(s["verdict"])) for s in report["services"]],
     )
     metric(
         "report_finding",
-        "A finding of the diagnosis: 0 info, 1 warn, 2 fail.",
+        f"A finding of the diagnosis: {FINDING_SCALE}.",
         [
-            ({"id": f["id"], "service": f["service"]}, SEVERITY[f["severity"]])
+            ({"id": f["id"], "service": f["service"]}, _finding(f["severity"]))
             for f in report["findings"]
         ],
     )

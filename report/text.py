@@ -1,4 +1,4 @@
-"""Plain text: a summary that pastes into an e-mail to kundesenter@nhn.no.
+"""Plain text: a summary that pastes into an e-mail to NHN's customer centre.
 
 The first lines hold what support reads first (verdict, site, time, the
 verdict per service); details follow: findings with remediation, checks that
@@ -75,9 +75,8 @@ def render(report: dict[str, Any]) -> str:
     if bad:
         lines += ["", f"{lb['not_ok']}:"]
         for service, c in bad:
-            lines.append(
-                f"  {lb['status_' + c['status']]}  {service} {c['kind']} {c['target']}: {c['reason']}"
-            )
+            status = lb["status_" + c["status"]]
+            lines.append(f"  {status}  {service} {c['kind']} {c['target']}: {c['reason']}")
             if c["detail"]:
                 lines += _wrap(c["detail"], "      ")
 
