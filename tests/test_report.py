@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from nhn_appliance.report import FORMATS, get_format
+from nhn_appliance.errors import InputError, UsageError
+from nhn_appliance.probes.model import SEVERITY, Status
+from nhn_appliance.report import FORMATS, get_format, html, nagios, prometheus
+from nhn_appliance.report.data import (
+    LANGS,
+    LabelsError,
+    labels_file,
+    load_contacts,
+    load_labels,
+    rules_file,
+)
 from nhn_appliance.report.diagnose import load_rules
-from nhn_appliance.report.model import ReportInputError, build_report, read_results
+from nhn_appliance.report.model import (
+    STATUSES,
+    ReportInputError,
+    build_report,
+    read_results,
+    report_from_file,
+)
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
@@ -253,3 +271,202 @@ def test_report_does_not_change_input():
     before = copy.deepcopy(doc)
     build_report(doc, "nb")
     assert doc == before
+
+
+# -- one label table per language ---------------------------------------------------------------
+def test_label_tables_have_the_same_keys():
+    raw = tomllib.loads(labels_file().read_text(encoding="utf-8"))
+    assert set(raw) == set(LANGS)
+    assert set(raw["nb"]) == set(raw["en"])
+    tables = load_labels()
+    assert tables == raw
+    for lang in LANGS:
+        assert (
+            build_report(json.loads((CASE_DIR / "dns.json").read_text()), lang)["labels"]
+            == (tables[lang])
+        )
+
+
+def test_labels_file_missing_a_key_names_file_and_key(tmp_path):
+    text = labels_file().read_text(encoding="utf-8")
+    en = text.index("[en]")
+    bad = tmp_path / "labels.toml"
+    bad.write_text(text[:en] + text[en:].replace('site = "Site"\n', ""), encoding="utf-8")
+    with pytest.raises(LabelsError) as exc:
+        load_labels(bad)
+    assert str(bad) in str(exc.value) and "en.site: is missing" in str(exc.value)
+
+
+# -- NHN's contacts are data ----------------------------------------------------------------------
+def test_contacts_come_from_the_rules_file():
+    contacts = load_contacts()
+    assert contacts == {
+        "email": "kundesenter@nhn.no",
+        "phones": ["02017", "24 20 00 00"],
+        "hours": "24/7",
+        "source": "001:33; 002:69; 002:5; 000:11",
+    }
+    assert _report(CASE_DIR / "dns.json")["contacts"] == contacts
+    for path in (REPO / "report").glob("*.py"):  # no copy of an NHN fact in the code
+        code = path.read_text(encoding="utf-8")
+        for fact in ("kundesenter@nhn.no", "02017", "24 20 00 00"):
+            assert fact not in code, (path.name, fact)
+
+
+@pytest.mark.parametrize(
+    "old, new, key, words",
+    [
+        ('number = "02017"', 'number = "020 17 x"', "phone[0].number", ["not a phone number"]),
+        (
+            'address = "kundesenter@nhn.no"',
+            'address = "kundesenter"',
+            "email.address",
+            ["name@domain"],
+        ),
+        ('source = "002:69"', 'source = " "', "phone[1].source", ["must cite"]),
+        (
+            'text = "24/7"',
+            'open = "24/7"',
+            "hours.open",
+            ["unknown key", "note, note_source, source, text"],
+        ),
+        (
+            '[[phone]]\nnumber = "02017"',
+            '[[phone]]\nnummer = "02017"',
+            "phone[0].nummer",
+            ["unknown key"],
+        ),
+    ],
+)
+def test_invalid_contacts_file_names_file_and_key(tmp_path, old, new, key, words):
+    text = rules_file("contacts.toml").read_text(encoding="utf-8")
+    assert old in text
+    bad = tmp_path / "contacts.toml"
+    bad.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_contacts(bad)
+    assert exc.value.file == str(bad) and exc.value.key == key, str(exc.value)
+    for w in words:
+        assert w in str(exc.value)
+
+
+# -- diagnosis rules are checked like the catalogue -----------------------------------------------
+@pytest.mark.parametrize(
+    "old, new, key, words",
+    [
+        ('severity = "fail"', 'severity = "critical"', "rule[0].severity", ["fail, warn, info"]),
+        (
+            'status = ["fail"]',
+            'status = ["failed"]',
+            "rule[0].require[1].status[0]",
+            ["'failed' is not known", "ok, warn, fail, error, skipped"],
+        ),
+        (
+            'ports = ["40000-49999"]',
+            'port = ["40000-49999"]',
+            "rule[0].require[1].port",
+            ["unknown key", "addresses, cite, id_glob, kind, ports, reason, service, status"],
+        ),
+        (
+            'ports = ["40000-49999"]',
+            'ports = ["49999-40000"]',
+            "rule[0].require[1].ports[0]",
+            ["out of range", "first <= last"],
+        ),
+        (
+            'service = "join"',
+            'service = "jion"',
+            "rule[0].service",
+            ["unknown service 'jion'", '"*"'],
+        ),
+        (
+            'addresses = ["91.186.92.90"]',
+            'addresses = ["91.186.92.900"]',
+            "rule[6].require[0].addresses[0]",
+            ["91.186.92.900"],
+        ),
+        (
+            'id = "join-media-unverified"',
+            'id = "join-media-blocked"',
+            "rule[1].id",
+            ["also used by rule[0]"],
+        ),
+        ('kind = ["note"]', "kind = []", "rule[1].require[1].kind", ["empty list"]),
+        (
+            'title = "Join: signalering',
+            'titel = "Join: signalering',
+            "rule[0].nb.titel",
+            ["unknown key"],
+        ),
+        ('subject = "target"', "subject = 3", "rule[0].subject", ["expected a string"]),
+    ],
+)
+def test_invalid_diagnosis_rule_names_file_and_key(tmp_path, old, new, key, words):
+    text = rules_file("diagnosis.toml").read_text(encoding="utf-8")
+    assert old in text
+    bad = tmp_path / "diagnosis.toml"
+    bad.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_rules(bad)
+    assert exc.value.file == str(bad) and exc.value.key == key, str(exc.value)
+    for w in words:
+        assert w in str(exc.value)
+
+
+def test_diagnosis_rule_missing_text_is_named(tmp_path):
+    text = rules_file("diagnosis.toml").read_text(encoding="utf-8")
+    start = text.index("[rule.en]")
+    end = text.index("\n", text.index("remediation", start))
+    bad = tmp_path / "diagnosis.toml"
+    bad.write_text(text[:start] + text[end:], encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_rules(bad)
+    assert f"{bad}: rule[0].en: is required but missing" == str(exc.value)
+
+
+# -- one status order, project errors, purity ------------------------------------------------------
+def test_one_status_order():
+    assert STATUSES == tuple(Status)
+    assert html.STATUS_ORDER == ("error", "fail", "warn", "unverified", "ok", "skipped")
+    assert [s for s in html.STATUS_ORDER if s != "unverified"] == sorted(
+        Status, key=lambda s: -SEVERITY[s]
+    )
+    assert set(nagios.STATE) == set(Status)
+    for s in Status:
+        assert prometheus._verdict(s.value) == s.severity
+    assert "-1 not run, 0 ok, 1 warn, 2 fail, 3 error" == prometheus.SERVICE_SCALE
+
+
+def test_unknown_format_or_language_is_a_usage_error():
+    with pytest.raises(UsageError, match="'pdf'.*allowed: text, json, nagios, prometheus, html"):
+        get_format("pdf")
+    doc = json.loads((CASE_DIR / "dns.json").read_text())
+    for call in (
+        lambda: build_report(doc, "de"),
+        lambda: report_from_file(CASE_DIR / "dns.json", "de"),
+    ):
+        with pytest.raises(UsageError, match="'de'.*allowed: nb, en"):
+            call()
+
+
+BANNED_IMPORTS = ("subprocess", "socket", "nhn_appliance.cli", "nhn_appliance.outputs")
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "report").glob("*.py")), ids=lambda p: p.name)
+def test_report_is_pure(path):
+    """No writes, processes, network or command line; of probes only the model."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        for name in names:
+            assert not name.startswith(BANNED_IMPORTS), name
+            if name.startswith("nhn_appliance.probes"):
+                assert name == "nhn_appliance.probes.model", name
+        if isinstance(node, ast.Attribute):
+            assert node.attr not in ("write_text", "write_bytes", "unlink", "mkdir"), node.attr
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            assert node.func.id != "open", "open()"

@@ -264,6 +264,26 @@ def test_with_the_report_models_labels(lang):
     assert html.labels_for(lang, {})["status_unverified"] in page
 
 
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_html_and_text_use_the_same_words(lang):
+    """One label table: the page and the text report name the same thing the same way."""
+    from nhn_appliance.report import get_format
+    from nhn_appliance.report.data import labels
+    from nhn_appliance.report.model import build_report
+
+    case = Path(__file__).parent / "cases" / "reports" / "proxy.json"
+    report = build_report(json.loads(case.read_text()), lang)
+    words = labels(lang)
+    text = get_format("text").render(report)
+    for given in (report, {**report, "labels": {}}):  # the report's labels, or the defaults
+        page = html.render(given)
+        assert f"<dt>{words['site']}</dt>" in page and f"\n{words['site']}: kontor-g" in text
+        assert f"{words['verdict']}: " in page and f"\n{words['verdict']}: " in text
+        assert f"<strong>{words['remediation']}:</strong>" in page
+        assert f" {words['remediation']}: " in text
+    assert {"nb": "Sted", "en": "Site"}[lang] == words["site"]
+
+
 def test_contact_links():
     page = html.render(make_report())
     assert 'href="mailto:kundesenter@nhn.no"' in page
