@@ -42,7 +42,7 @@ def render(report: dict[str, Any]) -> str:
     labels = report["labels"]
     site = report["site"]["name"] or "-"
     summary = report["summary"]
-    bad = [s for s in report["services"] if s["verdict"] in ("fail", "error", "warn")]
+    bad = [s for s in report["services"] if worst([s["verdict"]]).severity > Status.OK.severity]
     parts = [f"{s['service']} {labels['status_' + s['verdict']]}" for s in bad]
     findings = [f for f in report["findings"] if f["severity"] in ("fail", "warn")]
     text = f"NHN {state(report)} - {labels['site'].lower()} {site}: "
@@ -54,6 +54,6 @@ def render(report: dict[str, Any]) -> str:
     if report.get("interrupted"):
         text += f"; {labels['interrupted']}"
     text = text.replace("|", "/")  # a '|' would start the perfdata
-    perf = [_perf(k, summary.get(k, 0)) for k in ("ok", "warn", "fail", "error", "skipped")]
+    perf = [_perf(s.value, summary.get(s.value, 0)) for s in Status]
     perf += [_perf("findings", len(report["findings"])), _perf("runtime", report["runtime_s"], "s")]
     return f"{text} | {' '.join(perf)}\n"

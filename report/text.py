@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nhn_appliance.probes.model import Status, worst
+
 WIDTH = 78
 
 
@@ -70,7 +72,7 @@ def render(report: dict[str, Any]) -> str:
         (s["service"], c)
         for s in report["services"]
         for c in s["checks"]
-        if c["status"] in ("warn", "fail", "error")
+        if worst([c["status"]]).severity > Status.OK.severity
     ]
     if bad:
         lines += ["", f"{lb['not_ok']}:"]
