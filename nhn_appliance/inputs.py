@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from nhn_appliance import __version__
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.compile import compile_policy
 from nhn_appliance.policy.model import Catalogue, Pin, Policy, Site
@@ -26,7 +27,13 @@ class Inputs:
     pins: dict[str, Pin]
 
     def policy(self) -> Policy:
-        return compile_policy(self.catalogue, self.site, self.pins, now=datetime.now(UTC))
+        return compile_policy(
+            self.catalogue,
+            self.site,
+            self.pins,
+            now=datetime.now(UTC),
+            software=f"nhn-appliance {__version__}",
+        )
 
 
 def load_catalogue_only(rules: str | None) -> Catalogue:

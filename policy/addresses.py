@@ -92,6 +92,23 @@ def merge_spans(spans: Iterable[Span]) -> tuple[Span, ...]:
     return tuple(out)
 
 
+def subtract_spans(spans: Iterable[Span], holes: Iterable[Span]) -> tuple[Span, ...]:
+    """``spans`` without the addresses of ``holes`` (per family), merged."""
+    out = list(merge_spans(spans))
+    for hole in merge_spans(holes):
+        kept: list[Span] = []
+        for s in out:
+            if s.family != hole.family or s.last < hole.first or hole.last < s.first:
+                kept.append(s)
+                continue
+            if s.first < hole.first:
+                kept.append(Span(s.family, s.first, hole.first - 1))
+            if hole.last < s.last:
+                kept.append(Span(s.family, hole.last + 1, s.last))
+        out = kept
+    return tuple(out)
+
+
 def span_contains(spans: Iterable[Span], family: int, value: int) -> bool:
     return any(s.family == family and s.first <= value <= s.last for s in spans)
 

@@ -7,6 +7,7 @@ optionally ``[[profile]]`` host isolation lists; ``qos.toml`` has
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
 from importlib import resources
@@ -273,7 +274,22 @@ def _load_catalogue(directory: str) -> Catalogue:
         )
     _cross_check(services, qos)
     defaults = load_defaults(defaults_file(base))
-    return Catalogue(directory=directory, services=services, qos=qos, defaults=defaults)
+    return Catalogue(
+        directory=directory,
+        services=services,
+        qos=qos,
+        defaults=defaults,
+        revision=_revision(base),
+    )
+
+
+def _revision(base: Path) -> str:
+    """A digest of every TOML file of the catalogue (name and bytes): which
+    catalogue a rendered file came from, whatever its folder."""
+    digest = hashlib.sha256()
+    for path in sorted(base.rglob("*.toml")):
+        digest.update(path.relative_to(base).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def _cross_check(services: dict[str, Service], qos: dict[str, QosClass]) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from nhn_appliance.policy.addresses import format_span, merge_spans, parse_ip
+from nhn_appliance.policy.addresses import format_span, merge_spans, parse_ip, subtract_spans
 from nhn_appliance.policy.model import (
     Action,
     Catalogue,
@@ -29,9 +29,11 @@ from nhn_appliance.policy.model import (
     QosClass,
     Rule,
     Site,
+    Span,
     Zone,
 )
 from nhn_appliance.policy.pins import pin_age_days
+from nhn_appliance.policy.site_parts import SITE_SERVICE
 
 
 def compile_policy(
@@ -39,8 +41,10 @@ def compile_policy(
     site: Site,
     pins: dict[str, Pin] | None = None,
     now: datetime | None = None,
+    software: str = "",
 ) -> Policy:
-    """Build the site's policy. ``now`` enables the stale-pin warning."""
+    """Build the site's policy. ``now`` enables the stale-pin warning; ``software``
+    (name and version) is printed in rendered files."""
     pins = pins or {}
     warnings: list[str] = []
     omitted: list[str] = []
@@ -54,6 +58,7 @@ def compile_policy(
     qos: dict[str, QosClass] = {**catalogue.qos, **site.qos}
     zone_ifaces = _zone_interfaces(site)
     lan_families = {p.family for p in site.lan_prefixes}
+    lan = merge_spans(site.lan_prefixes)
 
     unpinned: list[str] = []
 
@@ -82,11 +87,23 @@ def compile_policy(
             if not ep.names:
                 omitted.append(f"{label}: no address known")
             return []
+        inside = [s for s in merge_spans(dst) if subtract_spans([s], lan) != (s,)]
+        if inside:
+            # the LAN's own hosts (a resolver on the LAN): LAN traffic, which every
+            # target passes, never an opening through an uplink
+            omitted.append(
+                f"{label}: {', '.join(format_span(s) for s in inside)} lies in the site's LAN: "
+                "LAN traffic, not an uplink opening"
+            )
+            dst = list(subtract_spans(dst, lan))
+            if not dst:
+                return []
         rules = []
         for zone in ep.zones:
             ifaces = zone_ifaces.get(zone, ())
             if not ifaces:
-                omitted.append(f"{label}: zone {zone} is not reachable through this site's uplinks")
+                what = f"its {zone} part is left out" if len(ep.zones) > 1 else "left out"
+                omitted.append(f"{label}: {what}: the site has no {zone} uplink")
                 continue
             for family in (4, 6):
                 spans = merge_spans(s for s in dst if s.family == family)
@@ -94,7 +111,8 @@ def compile_policy(
                     continue
                 if family not in lan_families:
                     omitted.append(
-                        f"{label}: IPv{family} destinations, but the LAN has no IPv{family} prefix"
+                        f"{label}: its IPv{family} destinations are left out: "
+                        f"the LAN has no IPv{family} prefix"
                     )
                     continue
                 for proto, ports in ep.flows:
@@ -139,6 +157,8 @@ def compile_policy(
     for svc_name in site.services:
         for ep in catalogue.services[svc_name].endpoints:
             site_rules.extend(expand(svc_name, ep, ""))
+    for ep in site.openings:
+        site_rules.extend(expand(SITE_SERVICE, ep, ""))
     blocks.append(site_rules)
 
     if unpinned:
@@ -177,7 +197,25 @@ def compile_policy(
         omitted=tuple(dict.fromkeys(omitted)),
         system_proxy=system_proxy,
         default_comment=catalogue.defaults.default_comment(site.outbound),
+        unpinned=tuple(unpinned),
+        keep_host_marking=site.keep_host_marking,
+        software=software,
+        catalogue_revision=catalogue.revision,
+        routes=_routes(site, ordered),
     )
+
+
+def _routes(site: Site, rules: list[Rule]) -> dict[Zone, tuple[Span, ...]]:
+    """On a site with several uplinks: what must leave by each uplink (the
+    destinations of rules bound to that uplink alone)."""
+    if len(site.uplinks) < 2:
+        return {}
+    out: dict[Zone, tuple[Span, ...]] = {}
+    for up in site.uplinks:
+        spans = merge_spans(s for r in rules if r.interfaces == (up.interface,) for s in r.dst)
+        if spans:
+            out[up.zone] = spans
+    return out
 
 
 def _zone_interfaces(site: Site) -> dict[Zone, tuple[str, ...]]:

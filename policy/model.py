@@ -113,6 +113,7 @@ class Catalogue:
     services: dict[str, Service]
     qos: dict[str, QosClass]
     defaults: SiteDefaults  #: what a site file leaves unsaid (rules/site/defaults.toml)
+    revision: str = ""  #: a digest of the catalogue's files (which catalogue a config came from)
 
     @property
     def profiles(self) -> dict[str, Profile]:
@@ -123,6 +124,8 @@ class Catalogue:
 class Uplink:
     zone: Zone
     interface: str
+    rate_mbit: int = 0  #: the line's rate, for a shaper that lets the queues act (0: unknown)
+    gateway: str = ""  #: next hop on this line, for rendered routes ("" : not given)
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,28 @@ class Host:
     name: str
     addresses: tuple[Span, ...]
     profile: str
+
+
+#: the product's own probe defaults (not NHN facts: those are in rules/site/defaults.toml)
+PROBE_TIMEOUT_S = 3.0  #: seconds per check
+PROBE_DEADLINE_S = 60.0  #: seconds for a whole run
+PROBE_CONCURRENCY = 64  #: checks (and worker threads) at once
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """A site's ``[probe]`` section, with the catalogue's defaults filled in.
+
+    Empty ``ntp_servers``, ``pac_url`` or ``proxy`` mean "no such check".
+    """
+
+    timeout: float = PROBE_TIMEOUT_S
+    deadline: float = PROBE_DEADLINE_S
+    concurrency: int = PROBE_CONCURRENCY
+    ntp_servers: tuple[str, ...] = ()
+    pac_url: str = ""
+    proxy: str = ""  #: HOST:PORT
+    test_urls: tuple[str, ...] = ()  #: URLs the PAC file is asked about
 
 
 @dataclass(frozen=True)
@@ -149,7 +174,13 @@ class Site:
     pin_max_age_days: int = 30
     targets: tuple[str, ...] = ("nftables",)
     qos: dict[str, QosClass] = field(default_factory=dict)  #: per-site class overrides
-    probe: dict = field(default_factory=dict)  #: probe settings, read by the probes
+    probe: ProbeSettings = field(default_factory=ProbeSettings)  #: read by the probes
+    #: the site's own openings ([[opening]]: a journal vendor, a backup service)
+    openings: tuple[Endpoint, ...] = ()
+    #: keep the DSCP LAN hosts set on traffic no class names (default: re-mark it to 0)
+    keep_host_marking: bool = False
+    #: per render target, its options as the site file gives them ([render.<target>])
+    render_options: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def uplink(self, zone: Zone) -> Uplink | None:
         return next((u for u in self.uplinks if u.zone == zone), None)
@@ -218,6 +249,14 @@ class Policy:
     omitted: tuple[str, ...] = ()  #: endpoints left out, with the reason
     system_proxy: str = ""  #: HOST:PORT of the catalogue's system proxy, if the site uses it
     default_comment: str = ""  #: what every target prints beside the site's default rule
+    #: names a service in use needs but no pin gives an address (their rules are left out)
+    unpinned: tuple[str, ...] = ()
+    keep_host_marking: bool = False  #: see Site.keep_host_marking
+    software: str = ""  #: "nhn-appliance VERSION", printed in every rendered file
+    catalogue_revision: str = ""  #: a digest of the catalogue's files, printed likewise
+    #: on a site with several uplinks: the destinations that must leave by each
+    #: uplink (rules bound to that uplink alone), for the site's routing
+    routes: dict[Zone, tuple[Span, ...]] = field(default_factory=dict)
 
     def families(self) -> tuple[int, ...]:
         """Families that appear anywhere in the policy (LAN, rules or hosts)."""

@@ -7,16 +7,35 @@ from pathlib import Path
 
 from nhn_appliance.errors import SiteError
 from nhn_appliance.policy.addresses import parse_address, parse_ip
-from nhn_appliance.policy.catalogue import QOS_KEYS, parse_dscp
-from nhn_appliance.policy.model import Action, Catalogue, Host, QosClass, Site, Uplink, Zone
+from nhn_appliance.policy.catalogue import QOS_KEYS, check_shares, parse_dscp
+from nhn_appliance.policy.model import (
+    PROBE_CONCURRENCY,
+    PROBE_DEADLINE_S,
+    PROBE_TIMEOUT_S,
+    Action,
+    Catalogue,
+    Endpoint,
+    Host,
+    ProbeSettings,
+    QosClass,
+    Site,
+    Span,
+    Uplink,
+    Zone,
+)
 from nhn_appliance.policy.schema import IFACE_FORM, IFACE_RE, Node, read_toml
+from nhn_appliance.policy.site_parts import (
+    check_host_families,
+    check_lan,
+    load_openings,
+    load_render_options,
+)
 
-TOP_KEYS = {"site", "lan", "uplinks", "host", "dns", "render", "qos", "probe"}
+TOP_KEYS = {"site", "lan", "uplinks", "host", "dns", "render", "qos", "probe", "opening"}
 SITE_KEYS = {"name", "title", "outbound", "blocked_action", "services"}
 PROBE_KEYS = {"timeout", "concurrency", "deadline", "ntp_servers", "pac_url", "proxy", "test_urls"}
 UPLINK_ZONES = ("helsenett", "internett")
-#: every render target the command line knows (the registry in nhn_appliance.render)
-KNOWN_TARGETS = ("nftables", "iptables", "cisco-ios", "junos", "routeros", "windows")
+UPLINK_KEYS = {"interface", "rate_mbit", "gateway"}
 
 
 def packaged_site() -> Path:
@@ -71,8 +90,18 @@ def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
     uplinks_node = root.get("uplinks").table(set(UPLINK_ZONES))
     uplinks = []
     for zone, node in uplinks_node.items():
-        node.table({"interface"}, required=("interface",))
-        uplinks.append(Uplink(Zone(zone), _iface(node.get("interface"))))
+        node.table(UPLINK_KEYS, required=("interface",))
+        gateway = node.get("gateway").text("")
+        if gateway:
+            node.get("gateway").parsed(parse_ip)
+        uplinks.append(
+            Uplink(
+                Zone(zone),
+                _iface(node.get("interface")),
+                rate_mbit=node.get("rate_mbit").integer(1, 1_000_000, 0),
+                gateway=gateway,
+            )
+        )
     if not uplinks:
         raise uplinks_node.fail("needs at least one uplink", ", ".join(UPLINK_ZONES))
     uplinks.sort(key=lambda u: UPLINK_ZONES.index(u.zone))
@@ -120,22 +149,30 @@ def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
         node.parsed(parse_ip)
         resolvers.append(node.text())
 
-    render = root.get("render").table({"targets"}) if root.has("render") else root.get("render")
-    targets = tuple(n.choice(KNOWN_TARGETS) for n in render.get("targets").list(single_ok=True))
+    targets, render_options = load_render_options(root.get("render"))
+    openings = load_openings(root.get("opening"), catalogue)
+    check_lan(
+        lan.get("prefixes").list(single_ok=True),
+        prefixes,
+        _destinations(catalogue, services, hosts, openings),
+    )
+    check_host_families(root.get("host").list(), hosts, prefixes)
+    qos_node = root.get("qos")
+    keep_marking = qos_node.get("keep_host_marking").boolean(False) if root.has("qos") else False
 
     probe = root.get("probe").table(PROBE_KEYS) if root.has("probe") else root.get("probe")
-    probe_settings = {
-        "timeout": probe.get("timeout").number(0.1, 60, 3.0),
-        "deadline": probe.get("deadline").number(1, 3600, 60.0),
-        "concurrency": probe.get("concurrency").integer(1, 256, 64),
+    probe_settings = ProbeSettings(
+        timeout=probe.get("timeout").number(0.1, 60, PROBE_TIMEOUT_S),
+        deadline=probe.get("deadline").number(1, 3600, PROBE_DEADLINE_S),
+        concurrency=probe.get("concurrency").integer(1, 256, PROBE_CONCURRENCY),
         # an explicit empty list means "no NTP check"; absent means the catalogue's default
-        "ntp_servers": [n.text() for n in probe.get("ntp_servers").list(single_ok=True)]
+        ntp_servers=tuple(n.text() for n in probe.get("ntp_servers").list(single_ok=True))
         if probe.has("ntp_servers")
-        else list(defaults.ntp_servers),
-        "pac_url": probe.get("pac_url").text(defaults.pac.value),
-        "proxy": probe.get("proxy").text(defaults.proxy.value),
-        "test_urls": [n.text() for n in probe.get("test_urls").list(single_ok=True)],
-    }
+        else defaults.ntp_servers,
+        pac_url=probe.get("pac_url").text(defaults.pac.value),
+        proxy=probe.get("proxy").text(defaults.proxy.value),
+        test_urls=tuple(n.text() for n in probe.get("test_urls").list(single_ok=True)),
+    )
 
     return Site(
         file=display,
@@ -152,8 +189,11 @@ def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
         dns_port=dns.get("port").integer(1, 65535, 53),
         pin_max_age_days=dns.get("pin_max_age_days").integer(1, 3650, 30),
         targets=targets or ("nftables",),
-        qos=_qos_overrides(root.get("qos"), catalogue) if root.has("qos") else {},
+        qos=_qos_overrides(qos_node, catalogue) if root.has("qos") else {},
         probe=probe_settings,
+        openings=openings,
+        keep_host_marking=keep_marking,
+        render_options=render_options,
     )
 
 
@@ -161,6 +201,8 @@ def _qos_overrides(node: Node, catalogue: Catalogue) -> dict[str, QosClass]:
     """Per-site changes to the catalogue's QoS classes (DSCP, share, priority)."""
     out = {}
     for name, cnode in node.table().items():
+        if name == "keep_host_marking":
+            continue
         base = catalogue.qos.get(name)
         if base is None:
             raise cnode.fail(f"unknown QoS class {name!r}", ", ".join(sorted(catalogue.qos)))
@@ -174,4 +216,16 @@ def _qos_overrides(node: Node, catalogue: Catalogue) -> dict[str, QosClass]:
             source=f"{node.file}: qos.{name}",
             note=cnode.get("note").text(base.note),
         )
+    check_shares({**catalogue.qos, **out}, node)
     return out
+
+
+def _destinations(
+    catalogue: Catalogue, services: list[str], hosts: list[Host], openings: tuple[Endpoint, ...]
+) -> list[tuple[Zone, Span]]:
+    """Every literal destination the site's services, profiles and openings name."""
+    profiles = catalogue.profiles
+    endpoints = [ep for s in services for ep in catalogue.services[s].endpoints]
+    endpoints += [ep for h in {h.profile for h in hosts} for ep in profiles[h].endpoints]
+    endpoints += openings
+    return [(z, a) for ep in endpoints for z in ep.zones for a in ep.addresses]

@@ -15,7 +15,7 @@ from typing import Protocol
 from nhn_appliance.errors import UsageError
 from nhn_appliance.policy.model import Policy
 
-#: target name -> (module, one-line description); policy.site.KNOWN_TARGETS mirrors the keys
+#: target name -> (module, one-line description); policy.site_parts.KNOWN_TARGETS mirrors the keys
 RENDERERS: dict[str, tuple[str, str]] = {
     "nftables": (
         "nhn_appliance.render.nftables",

@@ -21,7 +21,7 @@ from conftest import INVALID, UNIT
 
 from nhn_appliance.cli import cli
 from nhn_appliance.policy.catalogue import load_catalogue
-from nhn_appliance.policy.site import KNOWN_TARGETS
+from nhn_appliance.policy.site_parts import KNOWN_TARGETS
 from nhn_appliance.render import RENDERERS
 
 UNIT_RULES = ["--rules", str(UNIT / "catalogue")]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import UNIT
 
-from nhn_appliance.policy.addresses import parse_address
+from nhn_appliance.policy.addresses import parse_address, subtract_spans
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.compile import compile_policy, rule_covers
 from nhn_appliance.policy.model import Action, Pin, PortRange, Proto, Zone
@@ -59,21 +59,15 @@ def test_helsenett_only_site_drops_internett_endpoints(helsenett) -> None:
     assert all(r.interfaces == ("wan-hn",) for r in helsenett.rules)
     assert not rules_of(helsenett, "alpha/inet-web")
     assert not rules_of(helsenett, "beta/inet-only")
-    assert (
-        "alpha/inet-web: zone internett is not reachable through this site's uplinks"
-        in helsenett.omitted
-    )
-    assert (
-        "beta/inet-only: zone internett is not reachable through this site's uplinks"
-        in helsenett.omitted
-    )
+    assert "alpha/inet-web: left out: the site has no internett uplink" in helsenett.omitted
+    assert "beta/inet-only: left out: the site has no internett uplink" in helsenett.omitted
 
 
 def test_helsenett_only_site_keeps_the_helsenett_half_of_a_two_zone_endpoint(helsenett) -> None:
     (both,) = rules_of(helsenett, "alpha/both")
     assert both.zone == Zone.HELSENETT and both.interfaces == ("wan-hn",)
     assert (
-        "alpha/both: zone internett is not reachable through this site's uplinks"
+        "alpha/both: its internett part is left out: the site has no internett uplink"
         in helsenett.omitted
     )
 
@@ -206,7 +200,7 @@ def test_profiles_are_bound_to_their_hosts(dual) -> None:
         ("kiosk-1",),
         Action.DROP,
     )
-    assert b.hosts == (parse_address("192.168.1.50"),)
+    assert b.hosts == (parse_address("192.168.1.50"), parse_address("2001:db8:1::50"))
     assert b.source == "beta:kiosk"
 
 
@@ -269,11 +263,31 @@ def test_stale_pin_warns_when_now_is_given(cat) -> None:
     assert compile_policy(cat, site(cat, "site_dual"), fresh, now=NOW).warnings == ()
 
 
-def test_site_resolvers_fill_site_addresses() -> None:
+def test_a_resolver_inside_the_lan_is_lan_traffic_not_an_opening() -> None:
     real = load_catalogue()
     policy = compile_policy(real, load_site(packaged_site(), "appliance.toml", real))
+    assert not rules_of(policy, "dns/resolvere")
+    assert (
+        "dns/resolvere: 192.168.10.1 lies in the site's LAN: LAN traffic, not an uplink opening"
+        in policy.omitted
+    )
+    # nothing of any rule points into the LAN
+    lan = policy.lan_prefixes
+    assert all(subtract_spans(r.dst, lan) == r.dst for r in policy.rules)
+
+
+def test_site_resolvers_outside_the_lan_fill_site_addresses(tmp_path: Path) -> None:
+    real = load_catalogue()
+    text = (
+        packaged_site()
+        .read_text()
+        .replace('resolvers = ["192.168.10.1"]', 'resolvers = ["198.51.100.53"]')
+    )
+    site_file = tmp_path / "site.toml"
+    site_file.write_text(text)
+    policy = compile_policy(real, load_site(site_file, "site.toml", real))
     dns = rules_of(policy, "dns/resolvere")
-    assert dns and all(r.dst == (parse_address("192.168.10.1"),) for r in dns)
+    assert dns and all(r.dst == (parse_address("198.51.100.53"),) for r in dns)
     assert {(r.proto, r.interfaces) for r in dns} == {
         (Proto.UDP, ("wan-hn",)),
         (Proto.TCP, ("wan-hn",)),
@@ -309,7 +323,10 @@ def test_outbound_blocked_uses_the_blocked_action(dual, helsenett) -> None:
 def test_ipv6_destinations_without_an_ipv6_lan_are_omitted(helsenett) -> None:
     assert all(r.family == 4 for r in helsenett.rules)
     assert not rules_of(helsenett, "alpha/v6")
-    assert "alpha/v6: IPv6 destinations, but the LAN has no IPv6 prefix" in helsenett.omitted
+    assert (
+        "alpha/v6: its IPv6 destinations are left out: the LAN has no IPv6 prefix"
+        in helsenett.omitted
+    )
     assert helsenett.families() == (4,)
 
 

@@ -51,7 +51,7 @@ def test_a_catalogue_brings_its_own_defaults_and_they_reach_site_and_policy(tmp_
     site_file.write_text((UNIT / "site_open.toml").read_text().replace('outbound = "open"\n', ""))
     site = load_site(site_file, "site.toml", catalogue)
     assert site.outbound == "blocked"
-    assert site.probe["ntp_servers"] == ["ntp.example.no"]
+    assert site.probe.ntp_servers == ("ntp.example.no",)
     policy = compile_policy(catalogue, site, {})
     assert policy.default_comment == "outbound blocked: nothing else leaves the site"
 

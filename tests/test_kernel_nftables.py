@@ -74,7 +74,9 @@ def test_set_counters_attribute_flows_to_their_rules(nft_lab: KernelLab) -> None
             Case("udp", "203.0.113.200", 53, ACCEPT, src=PROFILE4),
             1,
             "p_fjernhjelp_leverandor_svc4",
-            (inet, "0.0.0.0/0", "udp", "53"),
+            # DNS "to any address" (004:55) holds every address but the LAN's
+            # (198.51.100.0/25): LAN traffic is no uplink opening
+            (inet, "198.51.100.128-255.255.255.255", "udp", "53"),
         ),
     ]
     names = sorted({s for _, _, s, _ in sent})
