@@ -1,7 +1,9 @@
 """The ``probe`` command's work: plan, run with progress, summarise, write.
 
 Kept apart from cli.py so the command line module stays thin and --help
-imports nothing of this.
+imports nothing of this. The two stages (the plan, then the proxy a PAC file
+chose) are the plan's and the runner's; this module only plans, runs and
+writes, and holds the one place that reads this host (:mod:`hostinfo`).
 """
 
 from __future__ import annotations
@@ -12,14 +14,20 @@ import signal
 import sys
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
+from typing import TextIO
 
 import click
 
+from nhn_appliance.hostinfo import host_info
+from nhn_appliance.inputs import Inputs
+from nhn_appliance.outputs import write_text
 from nhn_appliance.probes import document
-from nhn_appliance.probes.model import Result, Status
-from nhn_appliance.probes.plan import plan
-from nhn_appliance.probes.runner import ProbeContext, run_all
+from nhn_appliance.probes.context import ProbeContext
+from nhn_appliance.probes.model import Result, Status, worst
+from nhn_appliance.probes.plan import followups, plan
+from nhn_appliance.probes.runner import run_all
 
 MARK = {
     Status.OK: "ok",
@@ -33,10 +41,10 @@ MARK = {
 class Progress:
     """One status line on a terminal, rewritten in place; nothing when not a terminal."""
 
-    def __init__(self, total: int, stream=sys.stderr) -> None:
+    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
         self.total, self.done, self.stream = total, 0, stream
         self.live = stream.isatty()
-        self.counts: Counter = Counter()
+        self.counts: Counter[Status] = Counter()
 
     def __call__(self, result: Result) -> None:
         self.done += 1
@@ -44,7 +52,7 @@ class Progress:
         if self.live:
             bad = self.counts[Status.FAIL] + self.counts[Status.ERROR]
             self.stream.write(
-                f"\r  {self.done}/{self.total} checks, {bad} failing, "
+                f"\r  {self.done}/{max(self.total, self.done)} checks, {bad} failing, "
                 f"last: {result.kind} {result.target} {MARK[result.status]}   \x1b[K"
             )
             self.stream.flush()
@@ -56,7 +64,7 @@ class Progress:
 
 
 def run_probe(
-    inputs,
+    inputs: Inputs,
     output: str | None,
     services: tuple[str, ...],
     only: str | None,
@@ -75,13 +83,11 @@ def run_probe(
     checks = plan(
         inputs.catalogue, site, inputs.policy(), inputs.pins, kinds, set(services) or None
     )
-    probe = site.probe
+    settings = site.probe
     ctx = ProbeContext(
-        timeout=timeout or probe.get("timeout", 3.0),
-        resolvers=site.resolvers,
-        dns_port=site.dns_port,
+        timeout=timeout or settings.timeout, resolvers=site.resolvers, dns_port=site.dns_port
     )
-    progress = Progress(len(checks))
+    progress = Progress(len(checks))  # the follow-up stage adds a few
 
     def on_result(res: Result) -> None:
         progress(res)
@@ -94,6 +100,7 @@ def run_probe(
 
     async def main() -> list[Result]:
         task = asyncio.current_task()
+        assert task is not None  # asyncio.run runs main() as a task
         loop = asyncio.get_running_loop()
 
         def stop() -> None:
@@ -103,33 +110,22 @@ def run_probe(
 
         loop.add_signal_handler(signal.SIGINT, stop)
         loop.add_signal_handler(signal.SIGTERM, stop)
-        concurrency, deadline = (
-            int(probe.get("concurrency", 32)),
-            float(probe.get("deadline", 60.0)),
+        return await run_all(
+            checks,
+            ctx,
+            settings.concurrency,
+            settings.deadline,
+            on_result,
+            followups=partial(followups, kinds=kinds),
         )
-        results = await run_all(checks, ctx, concurrency, deadline, on_result)
-        # second step: ask the proxy the PAC file chose for a CONNECT (issue: proxy and PAC)
-        follow = (
-            _pac_followups(results) if not interrupted and (not kinds or "proxy" in kinds) else []
-        )
-        if follow:
-            progress.total += len(follow)
-            left = max(1.0, deadline - (time.time() - started))
-            results += await run_all(follow, ctx, concurrency, left, on_result)
-        return results
 
     results = asyncio.run(main())
     progress.close()
     ended = time.time()
-    doc = document.build(site.name, site.file, started, ended, results, interrupted)
-    path = (
-        Path(output)
-        if output
-        else Path(
-            f"nhn-probe-{site.name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(started))}.json"
-        )
-    )
-    document.write(path, doc)
+    doc = document.build(site.name, site.file, started, ended, results, host_info(), interrupted)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
+    path = Path(output) if output else Path(f"nhn-probe-{site.name}-{stamp}.json")
+    write_text(path, document.dumps(doc))
     if not as_json:
         click.echo(summary(results))
     click.echo(
@@ -142,21 +138,6 @@ def run_probe(
     return 1 if any(r.status in (Status.FAIL, Status.ERROR) for r in results) else 0
 
 
-def _pac_followups(results: list[Result]) -> list:
-    """Proxy checks for the proxies that successful PAC evaluations chose."""
-    from nhn_appliance.probes.proxy import check_from_pac
-
-    seen = {r.id for r in results}
-    out = []
-    for r in results:
-        if r.kind == "pac" and r.status in (Status.OK, Status.WARN):
-            check = check_from_pac(r)
-            if check is not None and check.id not in seen:
-                seen.add(check.id)
-                out.append(check)
-    return out
-
-
 def summary(results: list[Result]) -> str:
     """A verdict per service, then every check that is not ok."""
     by_service: dict[str, list[Result]] = {}
@@ -165,16 +146,8 @@ def summary(results: list[Result]) -> str:
     lines = []
     for service, items in by_service.items():
         counts = Counter(r.status for r in items)
-        worst = next(
-            (
-                s
-                for s in (Status.ERROR, Status.FAIL, Status.WARN, Status.OK, Status.SKIPPED)
-                if counts[s]
-            ),
-            Status.SKIPPED,
-        )
         parts = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s])
-        lines.append(f"{MARK[worst]:<5} {service}: {parts}")
+        lines.append(f"{MARK[worst(counts)]:<5} {service}: {parts}")
     bad = [r for r in results if r.status in (Status.FAIL, Status.ERROR, Status.WARN)]
     if bad:
         lines.append("")

@@ -7,16 +7,18 @@ them is flagged: split horizon (Helsenett vs internet view) or a stale record.
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import time
+from typing import Any
 
-from nhn_appliance.probes.failures import classify
+from nhn_appliance.probes.context import ProbeContext, in_thread
+from nhn_appliance.probes.failures import AnyReason, Reason, UnknownReason, classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
-from nhn_appliance.probes.netio import enable_recverr, family_of, read_icmp_error
+from nhn_appliance.probes.names import answers
+from nhn_appliance.probes.netio import open_socket, read_icmp_error
+from nhn_appliance.probes.params import DnsParams
 
 
-def exchange(query, server: str, port: int, timeout: float):
+def exchange(query: Any, server: str, port: int, timeout: float) -> Any:
     """One query over a *connected* UDP socket, so that an ICMP error (no DNS
     server there, a firewall's reject) is reported at once instead of as a
     time-out; TCP when the answer is truncated."""
@@ -24,10 +26,7 @@ def exchange(query, server: str, port: int, timeout: float):
     import dns.message
     import dns.query
 
-    family = family_of(server)
-    sock = socket.socket(socket.AF_INET6 if family == 6 else socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        enable_recverr(sock, family)
+    with open_socket(server, udp=True, blocking=True) as sock:
         sock.settimeout(timeout)
         sock.connect((server, port))
         sock.send(query.to_wire())
@@ -39,111 +38,86 @@ def exchange(query, server: str, port: int, timeout: float):
                 raise OSError(exc.errno, icmp.reason) from exc
             raise
         reply = dns.message.from_wire(data)
-    finally:
-        sock.close()
     if reply.flags & dns.flags.TC:
         reply = dns.query.tcp(query, server, timeout=timeout, port=port)
     return reply
 
 
-async def run(check: Check, ctx) -> Result:
+def _rcode_reason(rcode: Any) -> AnyReason:
+    import dns.rcode
+
+    known = {
+        dns.rcode.NXDOMAIN: Reason.NXDOMAIN,
+        dns.rcode.SERVFAIL: Reason.SERVFAIL,
+        dns.rcode.REFUSED: Reason.DNS_REFUSED,
+    }
+    return known.get(rcode) or UnknownReason(f"rcode {dns.rcode.to_text(rcode)}")
+
+
+async def run(check: Check[DnsParams], ctx: ProbeContext) -> Result:
     import dns.message
     import dns.rcode
     import dns.rdatatype
 
-    name = check.params["name"]
-    server = check.params["resolver"]
-    port = int(check.params.get("port", 53))
-    expect = set(check.params.get("expect", ()))
+    p = check.params
+    name, server = p.name, p.resolver
     start = time.monotonic()
     events: list[Event] = []
-    answers: list[str] = []
+    found: list[str] = []
     ttls: list[int] = []
     per_query = max(0.2, ctx.timeout / 2)
     for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
         query = dns.message.make_query(name, rdtype)
         label = dns.rdatatype.to_text(rdtype)
         try:
-            reply = await asyncio.to_thread(exchange, query, server, port, per_query)
+            reply = await in_thread(ctx, exchange, query, server, p.port, per_query)
         except Exception as exc:  # dnspython raises its own Timeout, OSError, FormError...
             reason = classify(exc)
             events.append(
                 Event("query", time.monotonic() - start, server, "udp", reason, detail=label)
             )
-            result = Result.of(
-                check,
-                Status.FAIL,
-                reason,
-                f"{name}: no answer from resolver {server}",
-                resolver=server,
-                name=name,
+            detail = f"{name}: no answer from resolver {server}"
+            return Result.of(
+                check, Status.FAIL, reason, detail, events=events, resolver=server, name=name
             )
-            result.events = events
-            return result
         rcode = reply.rcode()
+        rtext = dns.rcode.to_text(rcode)
+        size = len(reply.to_wire())
         events.append(
-            Event(
-                "answer",
-                time.monotonic() - start,
-                server,
-                "udp",
-                None,
-                num_bytes=len(reply.to_wire()),
-                detail=f"{label} {dns.rcode.to_text(rcode)}",
-            )
+            Event("answer", time.monotonic() - start, server, "udp", None, size, f"{label} {rtext}")
         )
         if rcode != dns.rcode.NOERROR:
-            reason = {
-                dns.rcode.NXDOMAIN: "nxdomain",
-                dns.rcode.SERVFAIL: "servfail",
-                dns.rcode.REFUSED: "dns-refused",
-            }.get(rcode, f"unknown: rcode {dns.rcode.to_text(rcode)}")
-            result = Result.of(
+            return Result.of(
                 check,
                 Status.FAIL,
-                reason,
-                f"{name}: {dns.rcode.to_text(rcode)} from {server}",
+                _rcode_reason(rcode),
+                f"{name}: {rtext} from {server}",
+                events=events,
                 resolver=server,
                 name=name,
-                rcode=dns.rcode.to_text(rcode),
+                rcode=rtext,
             )
-            result.events = events
-            return result
-        for rrset in reply.answer:
-            if rrset.rdtype == rdtype:
-                ttls.append(rrset.ttl)
-                answers.extend(r.address for r in rrset)
+        addresses, rttls = answers(reply, rdtype)
+        found += addresses
+        ttls += rttls
+    got, expect = sorted(set(found)), set(p.expect)
     evidence = {
         "resolver": server,
         "name": name,
-        "addresses": sorted(set(answers)),
+        "addresses": got,
         "ttl": min(ttls) if ttls else None,
         "expected": sorted(expect),
     }
-    if not answers:
-        result = Result.of(
-            check,
-            Status.FAIL,
-            "no-address",
-            f"{name} has no A or AAAA record at {server}",
-            **evidence,
+    if not got:
+        detail = f"{name} has no A or AAAA record at {server}"
+        return Result.of(check, Status.FAIL, Reason.NO_ADDRESS, detail, events=events, **evidence)
+    if expect and not expect & set(got):
+        detail = (
+            f"{name} resolves to {', '.join(got)}, not the expected "
+            f"{', '.join(sorted(expect))} (split horizon or a stale record)"
         )
-    elif expect and not expect & set(answers):
-        result = Result.of(
-            check,
-            Status.WARN,
-            "answer-differs",
-            f"{name} resolves to {', '.join(sorted(set(answers)))}, not the expected "
-            f"{', '.join(sorted(expect))} (split horizon or a stale record)",
-            **evidence,
-        )
+        status, reason = Status.WARN, Reason.ANSWER_DIFFERS
     else:
-        result = Result.of(
-            check,
-            Status.OK,
-            "ok",
-            f"{name} resolves to {', '.join(sorted(set(answers)))}",
-            **evidence,
-        )
-    result.events = events
-    return result
+        status, reason = Status.OK, Reason.OK
+        detail = f"{name} resolves to {', '.join(got)}"
+    return Result.of(check, status, reason, detail, events=events, **evidence)

@@ -1,18 +1,16 @@
-"""The versioned result document of a probe run, written atomically.
+"""The versioned result document of a probe run (pure: the edge writes it).
 
 ``schema`` names the format and its version; readers refuse other versions
 with a clear message. Besides the results it records the run's context: the
-site, the appliance version, this host's addresses, gateways and resolvers,
-start and end times.
+site, the appliance version, this host's addresses, gateways and resolvers
+(:class:`HostInfo`, read by :mod:`nhn_appliance.hostinfo`), start and end times.
 """
 
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from nhn_appliance import __version__
@@ -21,47 +19,18 @@ from nhn_appliance.probes.model import RESULTS_SCHEMA, Result
 SCHEMA = RESULTS_SCHEMA
 
 
+@dataclass(frozen=True)
+class HostInfo:
+    """Where the probe ran, as the host itself says (no probing)."""
+
+    hostname: str
+    addresses: tuple[str, ...] = ()  #: "198.51.100.2/25 (eth0)"
+    gateways: tuple[str, ...] = ()  #: "198.51.100.1 (eth0)"
+    resolvers: tuple[str, ...] = ()  #: the system's, from /etc/resolv.conf
+
+
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
-
-
-def host_info() -> dict[str, Any]:
-    """Addresses, default gateways and resolvers of this host, read without probing."""
-    info: dict[str, Any] = {
-        "hostname": socket.gethostname(),
-        "addresses": [],
-        "gateways": [],
-        "resolvers": [],
-    }
-    for argv, key in (
-        (["ip", "-j", "addr"], "addresses"),
-        (["ip", "-j", "route", "show", "default"], "gateways"),
-        (["ip", "-6", "-j", "route", "show", "default"], "gateways"),
-    ):
-        try:
-            out = subprocess.run(
-                argv, capture_output=True, text=True, timeout=2, check=False
-            ).stdout
-            data = json.loads(out or "[]")
-        except (OSError, ValueError, subprocess.TimeoutExpired):
-            continue
-        if key == "addresses":
-            info[key] += [
-                f"{a['local']}/{a['prefixlen']} ({i['ifname']})"
-                for i in data
-                for a in i.get("addr_info", [])
-                if i.get("ifname") != "lo"
-            ]
-        else:
-            info[key] += [f"{r.get('gateway', '')} ({r.get('dev', '')})" for r in data]
-    try:
-        for line in Path("/etc/resolv.conf").read_text().splitlines():
-            parts = line.split()
-            if len(parts) >= 2 and parts[0] == "nameserver":
-                info["resolvers"].append(parts[1])
-    except OSError:
-        pass
-    return info
 
 
 def build(
@@ -70,8 +39,8 @@ def build(
     started: float,
     ended: float,
     results: list[Result],
+    host: HostInfo,
     interrupted: bool = False,
-    host: dict | None = None,
 ) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for r in results:
@@ -80,7 +49,7 @@ def build(
         "schema": SCHEMA,
         "software": {"name": "nhn-appliance", "version": __version__},
         "site": {"name": site, "file": site_file},
-        "host": host if host is not None else host_info(),
+        "host": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(host).items()},
         "started_at": iso(started),
         "ended_at": iso(ended),
         "runtime_s": round(ended - started, 3),
@@ -90,8 +59,6 @@ def build(
     }
 
 
-def write(path: Path, doc: dict[str, Any]) -> None:
-    """Temporary file in the same folder, fsync, rename: never half a document."""
-    from nhn_appliance.outputs import write_text
-
-    write_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+def dumps(doc: dict[str, Any]) -> str:
+    """The document as the file holds it."""
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

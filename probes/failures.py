@@ -1,8 +1,9 @@
 """The closed vocabulary of reasons, and the mapping from exceptions to it.
 
-Every result carries one of :data:`REASONS`; an error no rule knows becomes
-``unknown: <ExceptionName>: <first line>`` so nothing is hidden, but reports
-can still count by code.
+Every result carries a :class:`Reason`; an error no rule knows becomes an
+:class:`UnknownReason`, written ``unknown: <ExceptionName>: <first line>``
+so nothing is hidden, but reports can still count by code. Both are
+strings, so the result document holds exactly the code.
 """
 
 from __future__ import annotations
@@ -10,77 +11,162 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
+import sys
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """A reason code and what it means, for reports (``Reason.TIMEOUT.description``)."""
+
+    description: str
+
+    def __new__(cls, code: str, description: str) -> Reason:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.description = description
+        return member
+
+    @classmethod
+    def of(cls, code: str) -> Reason:
+        """The reason with this code; ValueError when there is none."""
+        for member in cls:
+            if member.value == code:
+                return member
+        raise ValueError(f"no reason {code!r}")
+
+    OK = "ok", "worked as the site needs"
+    OPEN = "open", "the port accepted a connection"
+    ANSWERED = "answered", "the peer answered the request"
+    REFUSED = (
+        "refused",
+        "the peer or a firewall refused the connection (TCP reset or ICMP port unreachable)",
+    )
+    TIMEOUT = "timeout", "no answer within the time limit (dropped by a firewall, or nothing there)"
+    NO_ANSWER = "no-answer", "a UDP request got no reply; the port may be open or filtered"
+    ICMP_ADMIN_PROHIBITED = (
+        "icmp-admin-prohibited",
+        "a firewall rejected the packet (ICMP administratively prohibited)",
+    )
+    ICMP_HOST_UNREACHABLE = "icmp-host-unreachable", "ICMP host unreachable"
+    NETWORK_UNREACHABLE = "network-unreachable", "no route to that network from this host"
+    NXDOMAIN = "nxdomain", "the name does not exist (NXDOMAIN)"
+    SERVFAIL = "servfail", "the resolver failed (SERVFAIL)"
+    DNS_REFUSED = "dns-refused", "the resolver refused the query (REFUSED)"
+    NO_ADDRESS = "no-address", "the name exists but has no A or AAAA record"
+    ANSWER_DIFFERS = "answer-differs", "the name resolved to other addresses than the catalogue's"
+    TLS_ERROR = "tls-error", "the TLS handshake failed"
+    TLS_CERT_INVALID = "tls-cert-invalid", "the TLS certificate did not verify"
+    TLS_CERT_EXPIRING = (
+        "tls-cert-expiring",
+        "the TLS certificate verifies but expires within 14 days",
+    )
+    PROXY_STATUS_407 = "proxy-status-407", "the proxy asks for authentication (407)"
+    PROXY_DENIED = "proxy-denied", "the proxy refused the CONNECT"
+    PROXY_ERROR = "proxy-error", "the proxy could not reach the target"
+    PAC_FETCH_FAILED = "pac-fetch-failed", "the PAC file could not be fetched"
+    PAC_ERROR = "pac-error", "the PAC file failed to evaluate"
+    PAC_TIMEOUT = "pac-timeout", "the PAC file ran too long"
+    PAC_MEMORY = "pac-memory", "the PAC file used too much memory"
+    BAD_REPLY = "bad-reply", "the peer answered something that is not the protocol"
+    CLOCK_OFFSET = "clock-offset", "the clock is off compared with the NTP server"
+    UNSYNCHRONISED = "unsynchronised", "the NTP server says it is not synchronised"
+    NEEDS_ROOT = "needs-root", "this check needs root (raw sockets)"
+    CANCELLED = "cancelled", "the run stopped before this check finished"
+    DEADLINE = "deadline", "the run's global deadline passed"
+    BAD_INPUT = "bad-input", "the check's input is not valid"
+    NOT_VERIFIABLE = (
+        "not-verifiable",
+        "cannot be verified from the site without a cooperating endpoint",
+    )
+    TERMINAL_WRONG_HOST = (
+        "terminal-wrong-host",
+        "a payment terminal talks to a host the catalogue names as wrong for it",
+    )
+    NOTHING_SEEN = (
+        "nothing-seen",
+        "a passive capture saw no traffic to the hosts it watched for",
+    )
+
+
+class UnknownReason(str):
+    """``unknown: ...``: a failure no rule knows, kept visible rather than hidden."""
+
+    PREFIX = "unknown: "
+
+    def __new__(cls, text: str) -> UnknownReason:
+        if not text.startswith(cls.PREFIX):
+            text = cls.PREFIX + text
+        return str.__new__(cls, text[:200])
+
+    @classmethod
+    def of(cls, exc: BaseException) -> UnknownReason:
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return cls(f"{type(exc).__name__}: {first}")
+
+
+#: what a result or an event may carry as its reason
+AnyReason = Reason | UnknownReason
 
 #: reason code -> what it means, for reports
-REASONS: dict[str, str] = {
-    "ok": "worked as the site needs",
-    "open": "the port accepted a connection",
-    "answered": "the peer answered the request",
-    "refused": "the peer or a firewall refused the connection (TCP reset or ICMP port unreachable)",
-    "timeout": "no answer within the time limit (dropped by a firewall, or nothing there)",
-    "no-answer": "a UDP request got no reply; the port may be open or filtered",
-    "icmp-admin-prohibited": "a firewall rejected the packet (ICMP administratively prohibited)",
-    "icmp-host-unreachable": "ICMP host unreachable",
-    "network-unreachable": "no route to that network from this host",
-    "nxdomain": "the name does not exist (NXDOMAIN)",
-    "servfail": "the resolver failed (SERVFAIL)",
-    "dns-refused": "the resolver refused the query (REFUSED)",
-    "no-address": "the name exists but has no A or AAAA record",
-    "answer-differs": "the name resolved to other addresses than the catalogue's",
-    "tls-error": "the TLS handshake failed",
-    "tls-cert-invalid": "the TLS certificate did not verify",
-    "tls-cert-expiring": "the TLS certificate verifies but expires within 14 days",
-    "proxy-status-407": "the proxy asks for authentication (407)",
-    "proxy-denied": "the proxy refused the CONNECT",
-    "proxy-error": "the proxy could not reach the target",
-    "pac-fetch-failed": "the PAC file could not be fetched",
-    "pac-error": "the PAC file failed to evaluate",
-    "pac-timeout": "the PAC file ran too long",
-    "pac-memory": "the PAC file used too much memory",
-    "bad-reply": "the peer answered something that is not the protocol",
-    "clock-offset": "the clock is off compared with the NTP server",
-    "unsynchronised": "the NTP server says it is not synchronised",
-    "needs-root": "this check needs root (raw sockets)",
-    "cancelled": "the run stopped before this check finished",
-    "deadline": "the run's global deadline passed",
-    "bad-input": "the check's input is not valid",
-    "not-verifiable": "cannot be verified from the site without a cooperating endpoint",
-    "terminal-wrong-host": "a payment terminal talks to the wrong host ('secure access' "
-    "91.102.24.142) instead of betalingsaksess 193.214.20.211",
-    "nothing-seen": "a passive capture saw no traffic to the hosts it watched for",
-}
+REASONS: dict[str, str] = {r.value: r.description for r in Reason}
 
 _ERRNO = {
-    errno.ECONNREFUSED: "refused",
-    errno.ECONNRESET: "refused",
-    errno.ETIMEDOUT: "timeout",
-    errno.EHOSTUNREACH: "icmp-host-unreachable",
-    errno.EACCES: "icmp-admin-prohibited",  # IPv6 admin-prohibited arrives as EACCES
-    errno.EPERM: "icmp-admin-prohibited",
-    errno.ENETUNREACH: "network-unreachable",
+    errno.ECONNREFUSED: Reason.REFUSED,
+    errno.ECONNRESET: Reason.REFUSED,
+    errno.ETIMEDOUT: Reason.TIMEOUT,
+    errno.EHOSTUNREACH: Reason.ICMP_HOST_UNREACHABLE,
+    errno.EACCES: Reason.ICMP_ADMIN_PROHIBITED,  # IPv6 admin-prohibited arrives as EACCES
+    errno.EPERM: Reason.ICMP_ADMIN_PROHIBITED,
+    errno.ENETUNREACH: Reason.NETWORK_UNREACHABLE,
 }
 
 
-def classify(exc: BaseException) -> str:
-    """A reason code for an exception raised by socket, ssl or the DNS library."""
+def classify(exc: BaseException) -> AnyReason:
+    """A reason for an exception raised by socket, ssl, dnspython or ntplib."""
     if isinstance(exc, TimeoutError | socket.timeout):
-        return "timeout"
+        return Reason.TIMEOUT
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return "tls-cert-invalid"
+        return Reason.TLS_CERT_INVALID
     if isinstance(exc, ssl.SSLError):
-        return "tls-error"
+        return Reason.TLS_ERROR
     if isinstance(exc, OSError) and exc.errno in _ERRNO:
         return _ERRNO[exc.errno]
-    name = type(exc).__name__
-    if name in ("Timeout", "LifetimeTimeout"):  # dnspython
-        return "timeout"
-    if name == "NXDOMAIN":
-        return "nxdomain"
-    if name == "NTPException":  # ntplib's "no response received"
-        return "timeout"
-    first = str(exc).splitlines()[0] if str(exc) else ""
-    return f"unknown: {name}: {first}"[:200]
+    # A library's exception can only exist once the library is imported: look
+    # only then, so classifying a socket error never imports dnspython.
+    if "dns.exception" in sys.modules:
+        import dns.exception
+        import dns.resolver
+
+        if isinstance(exc, dns.exception.Timeout):  # LifetimeTimeout too
+            return Reason.TIMEOUT
+        if isinstance(exc, dns.resolver.NXDOMAIN):
+            return Reason.NXDOMAIN
+    if "ntplib" in sys.modules:
+        import ntplib
+
+        if isinstance(exc, ntplib.NTPException):  # "no response received"
+            return Reason.TIMEOUT
+    return UnknownReason.of(exc)
 
 
 def is_known(reason: str) -> bool:
-    return reason in REASONS or reason.startswith("unknown: ")
+    return reason in REASONS or reason.startswith(UnknownReason.PREFIX)
+
+
+_SAY = {
+    Reason.REFUSED: "connection refused (TCP reset or port unreachable{sender})",
+    Reason.TIMEOUT: "no answer (dropped, or nothing there)",
+    Reason.ICMP_ADMIN_PROHIBITED: (
+        "rejected by a firewall (ICMP administratively prohibited{sender})"
+    ),
+    Reason.NETWORK_UNREACHABLE: "no route to that network{sender}",
+    Reason.ICMP_HOST_UNREACHABLE: "host unreachable{sender}",
+}
+
+
+def say(kind: str, target: str, reason: AnyReason, sender: str = "") -> str:
+    """One sentence for a failed connection attempt (tcp connect, syn): ``sender`` is
+    the address an ICMP error came from, when one did."""
+    via = f" from {sender}" if sender else ""
+    text = _SAY.get(reason) if isinstance(reason, Reason) else None
+    return f"{kind} {target}: " + (text.format(sender=via) if text else f"{reason}{via}")

@@ -3,7 +3,9 @@
 One uniform result for every prober (the blackbox_exporter lesson), with the
 evidence of what was sent and what came back (the OONI lesson). A prober
 never raises for a network failure: it classifies it into ``reason`` from
-the closed vocabulary in :mod:`nhn_appliance.probes.failures`.
+the closed vocabulary in :mod:`nhn_appliance.probes.failures`. A check's
+parameters are typed per kind (:mod:`nhn_appliance.probes.params`); its kind
+is the kind of its parameters.
 """
 
 from __future__ import annotations
@@ -11,7 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+from nhn_appliance.probes.failures import AnyReason
+from nhn_appliance.probes.params import Params
+
+P = TypeVar("P", bound=Params, covariant=True)
 
 
 class Status(StrEnum):
@@ -47,16 +54,20 @@ def worst(statuses: Iterable[Status | str]) -> Status:
 
 
 @dataclass(frozen=True)
-class Check:
-    """One planned check. ``params`` are the prober's own inputs (address, port, name...)."""
+class Check(Generic[P]):
+    """One planned check; ``params`` are its prober's own typed inputs."""
 
     id: str
-    kind: str  #: dns, tcp, udp, stun, sip, tls, pac, proxy, ntp, path, sniff
     target: str  #: what is probed, as a person reads it ("91.186.66.22:8041", "ntp.nhn.no")
     service: str
     source: str  #: the catalogue source the check serves
     expect: str  #: what "ok" means, in words ("open", "resolves", "answers", ...)
-    params: dict[str, Any] = field(default_factory=dict)
+    params: P
+
+    @property
+    def kind(self) -> str:
+        """dns, tcp, syn, stun, sip, tls, pac, proxy, ntp, path, sniff or note."""
+        return self.params.KIND
 
 
 @dataclass
@@ -67,7 +78,7 @@ class Event:
     t: float  #: seconds since the check started
     address: str = ""
     proto: str = ""
-    failure: str | None = None  #: a reason code, or None when it went well
+    failure: AnyReason | None = None  #: a reason, or None when it went well
     num_bytes: int = 0
     detail: str = ""
 
@@ -80,7 +91,7 @@ class Result:
     service: str
     source: str
     status: Status
-    reason: str  #: a code from failures.REASONS
+    reason: AnyReason
     detail: str = ""  #: one sentence for a person
     evidence: dict[str, Any] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
@@ -88,7 +99,14 @@ class Result:
 
     @classmethod
     def of(
-        cls, check: Check, status: Status, reason: str, detail: str = "", **evidence: Any
+        cls,
+        check: Check[Params],
+        status: Status,
+        reason: AnyReason,
+        detail: str = "",
+        *,
+        events: list[Event] | None = None,
+        **evidence: Any,
     ) -> Result:
         return cls(
             check.id,
@@ -100,12 +118,15 @@ class Result:
             reason,
             detail,
             dict(evidence),
+            events if events is not None else [],
         )
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["status"] = self.status.value
+        out["reason"] = str(self.reason)
         out["duration_s"] = round(self.duration_s, 4)
         for e in out["events"]:
             e["t"] = round(e["t"], 4)
+            e["failure"] = None if e["failure"] is None else str(e["failure"])
         return out

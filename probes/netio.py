@@ -1,4 +1,4 @@
-"""Small socket helpers shared by the probers: ICMP errors with type and code.
+"""Socket helpers shared by the probers: family-aware sockets, ICMP errors with type and code.
 
 With IP_RECVERR / IPV6_RECVERR the kernel queues every ICMP error on the
 socket's error queue with its type, code and the address that sent it. That
@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
 from dataclasses import dataclass
+from typing import Any
 
-#: set by the runner when a run is interrupted: probers that wait in worker
-#: threads look at it between short waits, so Ctrl-C ends the run at once
-CANCEL = threading.Event()
-SLICE = 0.1  # seconds a worker thread waits before looking at CANCEL again
+from nhn_appliance.probes.failures import Reason
 
 IP_RECVERR = 11
 IPV6_RECVERR = 25
@@ -34,28 +31,32 @@ class IcmpError:
     family: int
 
     @property
-    def reason(self) -> str:
+    def reason(self) -> Reason:
         if self.family == 4 and self.icmp_type == 3:
             if self.icmp_code in (9, 10, 13):
-                return "icmp-admin-prohibited"
+                return Reason.ICMP_ADMIN_PROHIBITED
             if self.icmp_code == 3:
-                return "refused"  # port unreachable
+                return Reason.REFUSED  # port unreachable
             if self.icmp_code in (0, 6, 11):
-                return "network-unreachable"
-            return "icmp-host-unreachable"
+                return Reason.NETWORK_UNREACHABLE
+            return Reason.ICMP_HOST_UNREACHABLE
         if self.family == 6 and self.icmp_type == 1:
             if self.icmp_code in (1, 5, 6):
-                return "icmp-admin-prohibited"
+                return Reason.ICMP_ADMIN_PROHIBITED
             if self.icmp_code == 4:
-                return "refused"
+                return Reason.REFUSED
             if self.icmp_code == 0:
-                return "network-unreachable"
-            return "icmp-host-unreachable"
+                return Reason.NETWORK_UNREACHABLE
+            return Reason.ICMP_HOST_UNREACHABLE
         if (self.family, self.icmp_type) in ((4, 11), (6, 3)):
-            return "timeout"  # time exceeded on the way
-        return "icmp-host-unreachable"
+            return Reason.TIMEOUT  # time exceeded on the way
+        return Reason.ICMP_HOST_UNREACHABLE
 
-    def as_dict(self) -> dict:
+    @property
+    def why(self) -> str:
+        return f"ICMP type {self.icmp_type} code {self.icmp_code} from {self.offender or '?'}"
+
+    def as_dict(self) -> dict[str, Any]:
         return {"icmp_type": self.icmp_type, "icmp_code": self.icmp_code, "from": self.offender}
 
 
@@ -68,6 +69,23 @@ def enable_recverr(sock: socket.socket, family: int) -> None:
         sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
     else:
         sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+
+
+def open_socket(address: str, udp: bool, blocking: bool = False) -> socket.socket:
+    """A TCP or UDP socket of ``address``'s family with ICMP errors queued
+    (type, code and sender: a firewall's reject told from "no such host")."""
+    family = family_of(address)
+    sock = socket.socket(
+        socket.AF_INET6 if family == 6 else socket.AF_INET,
+        socket.SOCK_DGRAM if udp else socket.SOCK_STREAM,
+    )
+    try:
+        enable_recverr(sock, family)
+        sock.setblocking(blocking)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def read_icmp_error(sock: socket.socket) -> IcmpError | None:

@@ -15,47 +15,51 @@ import time
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from nhn_appliance.probes.failures import classify
+from nhn_appliance.probes.context import ProbeContext, Resolver, in_thread
+from nhn_appliance.probes.failures import AnyReason, Reason, classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
-from nhn_appliance.probes.pac_engine import (
-    Resolver,
-    evaluate,
-    is_ip,
-    resolver_for,
-)
+from nhn_appliance.probes.names import is_ip, resolver_for
+from nhn_appliance.probes.pac_engine import evaluate
+from nhn_appliance.probes.params import PacParams
 
 MAX_PAC_BYTES = 1 << 20
 MAX_REDIRECTS = 3
 
 
 class _FetchFailed(Exception):
-    def __init__(self, network_reason: str, detail: str, **evidence: Any) -> None:
+    def __init__(self, network_reason: AnyReason, detail: str, **evidence: Any) -> None:
         super().__init__(detail)
-        self.detail, self.evidence = detail, {**evidence, "network_reason": network_reason}
+        self.detail = detail
+        self.evidence = {**evidence, "network_reason": str(network_reason)}
 
 
 async def _get(
-    url: str, address: str | None, resolve: Resolver, events: list[Event], t0: float
+    ctx: ProbeContext,
+    url: str,
+    address: str | None,
+    resolve: Resolver,
+    events: list[Event],
+    t0: float,
 ) -> tuple[dict[str, Any], bytes, str]:
     """GET ``url`` as HTTP/1.0 (so never chunked), following a few redirects.
 
     Returns (evidence, body, local address of the connection)."""
-    first, hops = urlsplit(url).hostname, []
+    first, hops = urlsplit(url).hostname, list[str]()
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise _FetchFailed("bad-reply", f"not an http(s) URL: {url}", url=url)
+            raise _FetchFailed(Reason.BAD_REPLY, f"not an http(s) URL: {url}", url=url)
         host, tls = parts.hostname, parts.scheme == "https"
         port = parts.port or (443 if tls else 80)
         ip = address if address and host == first else host
         ev: dict[str, Any] = {"url": url, "address": ip, "port": port, "redirects": hops}
         if not is_ip(ip):
             try:
-                found = await asyncio.to_thread(resolve, ip)
+                found = await in_thread(ctx, resolve, ip)
             except Exception as exc:  # noqa: BLE001
                 raise _FetchFailed(classify(exc), f"cannot resolve {host}", **ev) from None
             if not found:
-                raise _FetchFailed("no-address", f"{host} has no address", **ev)
+                raise _FetchFailed(Reason.NO_ADDRESS, f"{host} has no address", **ev)
             ev["address"] = ip = found[0]
         peer = f"{ip} port {port}"
         try:
@@ -90,7 +94,7 @@ async def _get(
         lines = head.decode("latin-1").split("\r\n")
         status = re.match(r"HTTP/\d(?:\.\d)? (\d{3})", lines[0])
         if not sep or not status:
-            raise _FetchFailed("bad-reply", f"{peer} did not answer HTTP", **ev)
+            raise _FetchFailed(Reason.BAD_REPLY, f"{peer} did not answer HTTP", **ev)
         fields = (h.partition(":") for h in lines[1:])
         headers = {k.strip().lower(): v.strip() for k, _, v in fields}
         code = int(status.group(1))
@@ -105,76 +109,75 @@ async def _get(
             url = urljoin(url, headers["location"])
             continue
         if code != 200:
-            raise _FetchFailed("answered", f"the server answered {lines[0][:100]}", **ev)
+            raise _FetchFailed(Reason.ANSWERED, f"the server answered {lines[0][:100]}", **ev)
         if len(body) > MAX_PAC_BYTES:
-            raise _FetchFailed("answered", f"larger than {MAX_PAC_BYTES >> 20} MiB", **ev)
+            raise _FetchFailed(Reason.ANSWERED, f"larger than {MAX_PAC_BYTES >> 20} MiB", **ev)
         return ev, body, local
-    raise _FetchFailed("answered", f"more than {MAX_REDIRECTS} redirects", **ev)
+    raise _FetchFailed(Reason.ANSWERED, f"more than {MAX_REDIRECTS} redirects", **ev)
 
 
-def _verdict(check: Check, out: dict[str, Any], evidence: dict[str, Any]) -> Result:
+def _verdict(
+    check: Check[PacParams], out: dict[str, Any], evidence: dict[str, Any], events: list[Event]
+) -> Result:
+    def result(status: Status, reason: Reason, detail: str) -> Result:
+        return Result.of(check, status, reason, detail, events=events, **evidence)
+
     failed = [r for r in out["urls"] if r["error"]]
     if out["error"]:
-        return Result.of(check, Status.FAIL, out["error"], out["message"], **evidence)
+        return result(Status.FAIL, Reason.of(out["error"]), out["message"])
     if failed:
-        why = f"{failed[0]['url']}: {failed[0]['message']}"
-        return Result.of(check, Status.FAIL, failed[0]["error"], why, **evidence)
+        return result(
+            Status.FAIL,
+            Reason.of(failed[0]["error"]),
+            f"{failed[0]['url']}: {failed[0]['message']}",
+        )
     odd = [
         r["url"]
         for r in out["urls"]
         if not r["proxies"] or any(p["type"] == "INVALID" for p in r["proxies"])
     ]
     if odd:
-        why = f"no usable answer for {', '.join(odd)}"
-        return Result.of(check, Status.WARN, "bad-reply", why, **evidence)
+        return result(Status.WARN, Reason.BAD_REPLY, f"no usable answer for {', '.join(odd)}")
     said = "; ".join(f"{r['host']}: {r['answer']}" for r in out["urls"])
-    return Result.of(check, Status.OK, "answered", said or "the PAC file loads", **evidence)
+    return result(Status.OK, Reason.ANSWERED, said or "the PAC file loads")
 
 
-async def run(check: Check, ctx: Any) -> Result:
+async def run(check: Check[PacParams], ctx: ProbeContext) -> Result:
     t0 = time.monotonic()
-    url, urls = check.params.get("url"), check.params.get("test_urls", [])
-    address = check.params.get("address")
-    if (
-        not isinstance(url, str)
-        or not isinstance(urls, list)
-        or not all(isinstance(u, str) for u in urls)
-        or (address and not is_ip(address))
-    ):
-        return Result.of(
-            check,
-            Status.ERROR,
-            "bad-input",
-            "needs url (text), test_urls (list of text), address (an IP) if any",
-        )
-    resolve, events = resolver_for(ctx), []
+    p = check.params
+    url, urls, address = p.url, list(p.test_urls), p.address
+    if address and not is_ip(address):
+        detail = f"address {address!r} is not an IP address"
+        return Result.of(check, Status.ERROR, Reason.BAD_INPUT, detail)
+    resolve, events = resolver_for(ctx), list[Event]()
     try:
         fetch, body, local = await asyncio.wait_for(
-            _get(url, address, resolve, events, t0), ctx.timeout
+            _get(ctx, url, address, resolve, events, t0), ctx.timeout
         )
     except (_FetchFailed, TimeoutError) as exc:
         failed = (
             exc
             if isinstance(exc, _FetchFailed)
-            else _FetchFailed("timeout", f"no PAC file within {ctx.timeout:g} s", url=url)
+            else _FetchFailed(Reason.TIMEOUT, f"no PAC file within {ctx.timeout:g} s", url=url)
         )
-        res = Result.of(
-            check, Status.FAIL, "pac-fetch-failed", failed.detail, fetch=failed.evidence
+        return Result.of(
+            check,
+            Status.FAIL,
+            Reason.PAC_FETCH_FAILED,
+            failed.detail,
+            events=events,
+            fetch=failed.evidence,
         )
-        res.events = events
-        return res
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         text = body.decode("latin-1")
-    out = await asyncio.to_thread(evaluate, text, urls, resolve, local, t0 + ctx.timeout)
+    out = await in_thread(ctx, evaluate, text, urls, resolve, local, t0 + ctx.timeout, ctx.cancel)
     for row in out["urls"]:
         events.append(
             Event("evaluate", time.monotonic() - t0, failure=row["error"], detail=row["url"])
         )
     evidence = {"fetch": fetch, "my_ip": local, "urls": out["urls"], "dns": out["dns"]}
-    if any(p["type"].startswith("SOCKS") for r in out["urls"] for p in r["proxies"]):
+    if any(e["type"].startswith("SOCKS") for r in out["urls"] for e in r["proxies"]):
         evidence["note"] = "SOCKS entries recorded; NHN's proxy is HTTP only"
-    res = _verdict(check, out, evidence)
-    res.events = events
-    return res
+    return _verdict(check, out, evidence, events)

@@ -15,14 +15,13 @@ import ipaddress
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from nhn_appliance.probes.failures import classify
-from nhn_appliance.probes.netio import CANCEL
-
-Resolver = Callable[[str], list[str]]  #: name -> addresses ([] or raise when none)
+from nhn_appliance.probes.context import CancelToken, Resolver
+from nhn_appliance.probes.failures import Reason, classify
+from nhn_appliance.probes.names import is_ip
 
 TIME_LIMIT = 1.0  #: seconds of CPU time per call into the PAC code (less when the check
 #: has less time left); QuickJS measures clock(), the process's CPU time
@@ -141,18 +140,18 @@ def parse_answer(answer: str) -> list[dict[str, Any]]:
     return out
 
 
-def _js_failure(exc: Exception, js: Any, limit: float) -> tuple[str, str]:
+def _js_failure(exc: Exception, js: Any, limit: float) -> tuple[Reason, str]:
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
     if "InternalError: interrupted" in first:
-        return "pac-timeout", f"ran longer than its limit of {limit:.3g} s of CPU time"
+        return Reason.PAC_TIMEOUT, f"ran longer than its limit of {limit:.3g} s of CPU time"
     # With no memory left even for the error object, QuickJS throws null.
     full = js.memory().get("malloc_size", 0) >= 0.9 * MEMORY_LIMIT
     if first == "null" or "out of memory" in first or full:
-        return "pac-memory", f"ran out of memory (limit {MEMORY_LIMIT >> 20} MiB)" + (
+        return Reason.PAC_MEMORY, f"ran out of memory (limit {MEMORY_LIMIT >> 20} MiB)" + (
             "; or the code threw null" if first == "null" else ""
         )
-    return "pac-error", first[:300]
+    return Reason.PAC_ERROR, first[:300]
 
 
 def evaluate(
@@ -161,12 +160,18 @@ def evaluate(
     resolve: Resolver,
     my_ip: str = "127.0.0.1",
     deadline: float | None = None,
+    cancel: CancelToken | None = None,
 ) -> dict[str, Any]:
     """Run FindProxyForURL for each URL; never raises for what the PAC code does.
 
     Returns {"error": reason|None, "message", "urls": [{url, host, answer, proxies,
-    error, message}], "dns": {name: address or failure}}. Blocking: run it in a thread.
+    error, message}], "dns": {name: address or failure}}. Blocking: run it in a thread;
+    it stops between calls once ``cancel`` is set.
     """
+
+    def cancelled() -> bool:
+        return cancel is not None and cancel.cancelled
+
     import quickjs
 
     js = quickjs.Context()
@@ -190,10 +195,10 @@ def evaluate(
         out["error"], out["message"] = _js_failure(exc, js, limit[0])
         return out
     if not isinstance(find, quickjs.Object):
-        out["error"], out["message"] = "pac-error", "the PAC file defines no FindProxyForURL"
+        out["error"], out["message"] = Reason.PAC_ERROR, "the PAC file defines no FindProxyForURL"
         return out
     dns: dict[str, str] = out["dns"]
-    spent = ""  # set once the context hit a limit: it is not used again
+    spent: Reason | None = None  # set once the context hit a limit: it is not used again
     for url in urls:
         host = urlsplit(url).hostname or ""
         row: dict[str, Any] = {
@@ -205,9 +210,9 @@ def evaluate(
             "message": "",
         }
         out["urls"].append(row)
-        late = CANCEL.is_set() or (deadline is not None and time.monotonic() > deadline)
+        late = cancelled() or (deadline is not None and time.monotonic() > deadline)
         if spent or late:
-            row["error"] = spent or ("cancelled" if CANCEL.is_set() else "pac-timeout")
+            row["error"] = spent or (Reason.CANCELLED if cancelled() else Reason.PAC_TIMEOUT)
             row["message"] = "not evaluated: " + (
                 "an earlier call failed" if spent else "no time left"
             )
@@ -220,7 +225,7 @@ def evaluate(
                 if not isinstance(missed, list) or not missed or round_ == MAX_ROUNDS - 1:
                     break
                 for name in map(str, missed[:MAX_NAMES]):
-                    late = CANCEL.is_set() or (deadline is not None and time.monotonic() > deadline)
+                    late = cancelled() or (deadline is not None and time.monotonic() > deadline)
                     if name not in dns:
                         dns[name] = (
                             "skipped" if late or len(dns) >= MAX_NAMES else _lookup(resolve, name)
@@ -228,22 +233,14 @@ def evaluate(
                     put(name, dns[name] if is_ip(dns[name]) else "")
         except Exception as exc:  # noqa: BLE001
             row["error"], row["message"] = _js_failure(exc, js, limit[0])
-            spent = "" if row["error"] == "pac-error" else row["error"]
+            spent = None if row["error"] == Reason.PAC_ERROR else row["error"]
             continue
         if not isinstance(answer, str):
-            row["error"] = "pac-error"
+            row["error"] = Reason.PAC_ERROR
             row["message"] = f"FindProxyForURL returned {type(answer).__name__}, not text"
             continue
         row["answer"], row["proxies"] = answer[:1000], parse_answer(answer[:1000])
     return out
-
-
-def is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-        return True
-    except ValueError:
-        return False
 
 
 def _lookup(resolve: Resolver, name: str) -> str:
@@ -251,32 +248,6 @@ def _lookup(resolve: Resolver, name: str) -> str:
     try:
         addrs = [a for a in resolve(name) if is_ip(a)]
     except Exception as exc:  # noqa: BLE001 - to the PAC code any failure is "unresolvable"
-        return classify(exc)
+        return str(classify(exc))
     v4 = [a for a in addrs if ipaddress.ip_address(a).version == 4]
-    return (v4 or addrs or ["no-address"])[0]
-
-
-def resolver_for(ctx: Any) -> Resolver:
-    """ctx.extra["resolver"] (a callable or a name -> [addresses] dict), else dnspython at
-    the site's resolvers (the system's when the site names none)."""
-    given = ctx.extra.get("resolver")
-    if isinstance(given, dict):
-        return lambda name: list(given.get(name.rstrip(".").lower(), []))
-    if callable(given):
-        return given
-    import dns.resolver
-
-    res = dns.resolver.Resolver(configure=not ctx.resolvers)
-    if ctx.resolvers:
-        res.nameservers, res.port = list(ctx.resolvers), ctx.dns_port
-    res.timeout = res.lifetime = min(ctx.timeout, 2.0)
-
-    def resolve(name: str) -> list[str]:
-        for rdtype in ("A", "AAAA"):
-            try:
-                return [r.address for r in res.resolve(name, rdtype, search=False)]
-            except dns.resolver.NoAnswer:
-                continue
-        return []
-
-    return resolve
+    return (v4 or addrs or [Reason.NO_ADDRESS.value])[0]

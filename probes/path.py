@@ -12,21 +12,26 @@ Needs root (raw sockets); without it the result is ``needs-root``.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import select
 import time
+from typing import Any
 
+from nhn_appliance.probes.context import SLICE, CancelToken, ProbeContext, in_thread
+from nhn_appliance.probes.failures import Reason
 from nhn_appliance.probes.model import Check, Event, Result, Status
-from nhn_appliance.probes.netio import CANCEL, SLICE, family_of
-from nhn_appliance.probes.syn import icmp_of, local_source, needs_root, raw_socket, scapy_here
+from nhn_appliance.probes.netio import family_of
+from nhn_appliance.probes.params import PathParams
+from nhn_appliance.probes.raw import icmp_of, local_source, needs_root, raw_socket, scapy_here
 
 RATE = 20.0  # packets a second, at most
 LINGER = 0.3  # seconds to wait for earlier hops once the end is known
 TRACE_PORT = 33434
 
 
-def _hop_of(reply, address: str, base: int, max_hops: int) -> tuple[int, dict] | None:
+def _hop_of(
+    reply: Any, address: str, base: int, max_hops: int
+) -> tuple[int, dict[str, Any]] | None:
     """(ttl, hop) when ``reply`` answers one of our probes, else None."""
     icmp = icmp_of(reply)
     if icmp is None:  # a TCP answer from the destination itself
@@ -34,7 +39,11 @@ def _hop_of(reply, address: str, base: int, max_hops: int) -> tuple[int, dict] |
         if type(top).__name__ != "TCP" or str(reply.src) != address:
             return None
         ttl = int(top.dport) - base
-        hop = {"address": address, "kind": "destination", "reply": f"TCP {top.flags}"}
+        hop: dict[str, Any] = {
+            "address": address,
+            "kind": "destination",
+            "reply": f"TCP {top.flags}",
+        }
     else:
         inner = reply.payload.payload  # IPerror / IPerror6 quoting our probe
         try:
@@ -49,9 +58,9 @@ def _hop_of(reply, address: str, base: int, max_hops: int) -> tuple[int, dict] |
             "icmp_type": icmp.icmp_type,
             "icmp_code": icmp.icmp_code,
         }
-        if icmp.reason == "timeout":
+        if icmp.reason == Reason.TIMEOUT:
             hop["kind"] = "time-exceeded"
-        elif icmp.reason == "refused":  # port unreachable: only the destination says that
+        elif icmp.reason == Reason.REFUSED:  # port unreachable: only the destination says that
             hop["kind"] = "destination"
         else:
             hop["reason"] = icmp.reason
@@ -59,8 +68,8 @@ def _hop_of(reply, address: str, base: int, max_hops: int) -> tuple[int, dict] |
 
 
 def trace(
-    address: str, max_hops: int, port: int | None, timeout: float
-) -> tuple[dict, list[Event]]:
+    address: str, max_hops: int, port: int | None, timeout: float, cancel: CancelToken
+) -> tuple[dict[str, Any], list[Event]]:
     start = time.monotonic()
     conf = scapy_here()
     from scapy.layers.inet import IP, TCP, UDP
@@ -71,17 +80,21 @@ def trace(
     iface, _, gateway = (conf.route6 if six else conf.route).route(address)
     base = random.randint(33000, 60000)
 
-    def probe(ttl: int):
+    def probe(ttl: int) -> Any:
         ip = IPv6(src=src, dst=address, hlim=ttl) if six else IP(src=src, dst=address, ttl=ttl)
         if port:
             return ip / TCP(sport=base + ttl, dport=port, flags="S", seq=random.getrandbits(32))
         return ip / UDP(sport=base + ttl, dport=TRACE_PORT + ttl - 1)
 
-    deadline, sent, hops, events = start + timeout, {}, {}, []
-    end_ttl = end_at = None  # the first TTL that reached the destination or an unreachable
+    deadline = start + timeout
+    sent: dict[int, float] = {}  # ttl -> when
+    hops: dict[int, dict[str, Any]] = {}
+    events: list[Event] = []
+    end_ttl: int | None = None  # the first TTL that reached the destination or an unreachable
+    end_at = 0.0  # when it did
     with raw_socket(address) as sock:
         next_send = time.monotonic()
-        while not CANCEL.is_set():
+        while not cancel.cancelled:
             now = time.monotonic()
             if (
                 now >= deadline
@@ -146,27 +159,32 @@ def trace(
     }, events
 
 
-async def run(check: Check, ctx) -> Result:
+async def run(check: Check[PathParams], ctx: ProbeContext) -> Result:
     if (skipped := needs_root(check)) is not None:
         return skipped
-    address, max_hops = check.params["address"], int(check.params.get("max_hops", 8))
-    port = int(check.params["port"]) if check.params.get("port") else None
+    p = check.params
+    address, max_hops = p.address, p.max_hops
     if not 1 <= max_hops <= 30:
-        return Result.of(check, Status.ERROR, "bad-input", f"max_hops {max_hops} is not 1..30")
-    ev, events = await asyncio.to_thread(trace, address, max_hops, port, ctx.timeout - 0.05)
+        detail = f"max_hops {max_hops} is not 1..30"
+        return Result.of(check, Status.ERROR, Reason.BAD_INPUT, detail)
+    ev, events = await in_thread(
+        ctx, trace, address, max_hops, p.port or None, ctx.timeout - 0.05, ctx.cancel
+    )
     via = f"via {ev['iface']} from {ev['source']}, first hop {ev['first_hop']}"
     forwarded = any(h.get("kind") == "time-exceeded" for h in ev["hops"])
     n = len(ev["hops"])
     if ev["reached"]:
-        result = Result.of(check, Status.OK, "answered", f"path to {address}: {n} hops {via}", **ev)
+        result = Result.of(
+            check, Status.OK, Reason.ANSWERED, f"path to {address}: {n} hops {via}", **ev
+        )
     elif forwarded:
         stop = f"stopped: {ev['stopped']}" if ev["stopped"] else "the destination did not answer"
-        result = Result.of(check, Status.OK, "ok", f"path to {address}: {via}; {stop}", **ev)
+        result = Result.of(check, Status.OK, Reason.OK, f"path to {address}: {via}; {stop}", **ev)
     elif ev["stopped"]:
         result = Result.of(
             check,
             Status.FAIL,
-            ev["stopped"],
+            Reason.of(ev["stopped"]),
             f"path to {address}: {ev['stopped']} at hop {n} ({ev['first_hop']})",
             **ev,
         )
@@ -174,7 +192,7 @@ async def run(check: Check, ctx) -> Result:
         result = Result.of(
             check,
             Status.FAIL,
-            "timeout",
+            Reason.TIMEOUT,
             f"path to {address}: no hop answered within {ctx.timeout:g} s "
             f"(leaving by {ev['iface']} from {ev['source']})",
             **ev,

@@ -3,7 +3,7 @@
 One ``CONNECT host:port`` over a raw asyncio stream (http.client's set_tunnel
 buffers the reply and hides the status line), then the status line and the
 headers, bounded in size and time. Credentials, when a check carries them
-(params ``username``/``password``, or ``user:pass@`` in ``proxy``), are sent
+(``username``/``password``, or ``user:pass@`` in ``proxy``), are sent
 as Basic Proxy-Authorization and never appear in the result: it names the
 request's header names only and the Proxy-Authenticate schemes only, and
 what the proxy sent back is scrubbed of them in case it echoes them.
@@ -18,9 +18,11 @@ import time
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from nhn_appliance.probes.failures import classify
+from nhn_appliance.probes.context import ProbeContext, in_thread
+from nhn_appliance.probes.failures import AnyReason, Reason, classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
-from nhn_appliance.probes.pac_engine import is_ip
+from nhn_appliance.probes.names import is_ip, resolver_for
+from nhn_appliance.probes.params import ProxyParams
 
 DEFAULT_PORT = 8080
 MAX_HEAD = 16384  #: bytes of status line plus headers read at most
@@ -35,7 +37,10 @@ def split_hostport(text: str, default: int | None = None) -> tuple[str, int | No
     return host, int(port) if port else default
 
 
-def _hostport(host: str, port: int) -> str:
+def hostport(host: str, port: int | None) -> str:
+    """ "h:1", "[v6]:1"; the bare host when there is no port."""
+    if port is None:
+        return host
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
@@ -66,7 +71,7 @@ async def _exchange(
     ip: str, port: int, request: bytes, events: list[Event], t0: float, phase: list[str]
 ) -> tuple[str, list[tuple[str, str]]]:
     """Send the CONNECT; return the status line and the headers."""
-    peer = _hostport(ip, port)
+    peer = hostport(ip, port)
     try:
         reader, writer = await asyncio.open_connection(ip, port, limit=MAX_HEAD)
     except OSError as exc:
@@ -89,37 +94,37 @@ async def _exchange(
     return (lines or [""])[0], [(k.strip().lower(), v.strip()) for k, sep, v in fields if sep]
 
 
-async def run(check: Check, ctx: Any) -> Result:
+async def run(check: Check[ProxyParams], ctx: ProbeContext) -> Result:
     t0, p = time.monotonic(), check.params
-    proxy = str(p.get("proxy", ""))
-    user, password = p.get("username"), p.get("password")
+    proxy, user, password = p.proxy, p.username, p.password
     if "://" in proxy or "@" in proxy:  # "http://user:pass@host:port"
         parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
         user = user or (unquote(parts.username) if parts.username else None)
         password = password or (unquote(parts.password) if parts.password else None)
         proxy = parts.netloc.rpartition("@")[2]
-    given_port = str(p.get("port") or DEFAULT_PORT)
-    host, port = split_hostport(proxy, int(given_port) if given_port.isdigit() else None)
-    target = str(p.get("connect_to", ""))
-    address = p.get("address") or (host if is_ip(host) else None)
+    given_port = p.port if p.port is not None else DEFAULT_PORT
+    host, port = split_hostport(proxy, given_port if 0 < given_port < 65536 else None)
+    target = p.connect_to
+    address = p.address or (host if is_ip(host) else None)
     secrets = [s for s in (user, password) if s]
     token = base64.b64encode(f"{user or ''}:{password or ''}".encode()).decode() if secrets else ""
     secrets += [token] if token else []
     events: list[Event] = []
 
-    def result(status: Status, reason: str, detail: str, **evidence: Any) -> Result:
+    def result(status: Status, reason: AnyReason, detail: str, **evidence: Any) -> Result:
         res = Result.of(
             check,
             status,
             reason,
             _scrub(detail, secrets),
-            proxy=_hostport(host, port),
+            events=events,
+            proxy=hostport(host, port),
             address=address,
             connect_to=target,
             credentials_sent=bool(secrets),
             **evidence,
         )
-        res.target, res.events = _scrub(res.target, secrets), events  # "user:pass@" in a target
+        res.target = _scrub(res.target, secrets)  # "user:pass@" in a target
         return res
 
     if (
@@ -130,18 +135,17 @@ async def run(check: Check, ctx: Any) -> Result:
     ):
         return result(
             Status.ERROR,
-            "bad-input",
+            Reason.BAD_INPUT,
             "needs proxy (host:port), connect_to (host:port), address (an IP) if any",
         )
     if not address:
-        from nhn_appliance.probes.pac_engine import resolver_for
-
         try:
-            found = await asyncio.wait_for(asyncio.to_thread(resolver_for(ctx), host), ctx.timeout)
+            found = await asyncio.wait_for(in_thread(ctx, resolver_for(ctx), host), ctx.timeout)
         except Exception as exc:  # noqa: BLE001 - DNS failures are results
             return result(Status.FAIL, classify(exc), f"cannot resolve the proxy {host}")
         if not found:
-            return result(Status.FAIL, "no-address", f"the proxy name {host} has no address")
+            detail = f"the proxy name {host} has no address"
+            return result(Status.FAIL, Reason.NO_ADDRESS, detail)
         address = found[0]
     lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}", "User-Agent: nhn-appliance"]
     if token:
@@ -159,8 +163,8 @@ async def run(check: Check, ctx: Any) -> Result:
         return result(
             Status.FAIL,
             why,
-            f"{where} the proxy {_hostport(address, port)} ({why})",
-            network_reason=why,
+            f"{where} the proxy {hostport(address, port)} ({why})",
+            network_reason=str(why),
             phase=phase[0],
             **sent,
         )
@@ -171,7 +175,7 @@ async def run(check: Check, ctx: Any) -> Result:
         what = "headers too long" if phase[0] == "overrun" else repr(status_line[:80])
         return result(
             Status.FAIL,
-            "bad-reply",
+            Reason.BAD_REPLY,
             f"the proxy did not answer HTTP: {what}",
             status_line=status_line[:200],
             **sent,
@@ -184,7 +188,7 @@ async def run(check: Check, ctx: Any) -> Result:
         **{k: v[:200] for k, v in headers if k in ("server", "via")},
     }
     if 200 <= code < 300:
-        return result(Status.OK, "ok", f"the proxy opened a tunnel to {target}", **seen)
+        return result(Status.OK, Reason.OK, f"the proxy opened a tunnel to {target}", **seen)
     if code in (407, 401):  # tinyproxy 1.11.1 answers bad credentials with 401
         schemes = [
             v.split()[0]
@@ -194,7 +198,7 @@ async def run(check: Check, ctx: Any) -> Result:
         given = "; the credentials given were not accepted" if secrets else ""
         return result(
             Status.FAIL,
-            "proxy-status-407",
+            Reason.PROXY_STATUS_407,
             f"the proxy asks for authentication ({', '.join(schemes) or '?'}){given}",
             auth_schemes=schemes,
             **seen,
@@ -202,48 +206,15 @@ async def run(check: Check, ctx: Any) -> Result:
     if 400 <= code < 500:
         return result(
             Status.FAIL,
-            "proxy-denied",
+            Reason.PROXY_DENIED,
             f"the proxy refused CONNECT {target}: {status_line[:100]}",
             **seen,
         )
     if code >= 500:
         return result(
             Status.FAIL,
-            "proxy-error",
+            Reason.PROXY_ERROR,
             f"the proxy could not reach {target}: {status_line[:100]}",
             **seen,
         )
-    return result(Status.FAIL, "bad-reply", f"unexpected answer {status_line[:100]}", **seen)
-
-
-def check_from_pac(
-    pac: Result, connect_to: str | None = None, url: str | None = None, check_id: str | None = None
-) -> Check | None:
-    """The ``proxy`` check for the first PROXY entry a ``pac`` result gave.
-
-    Takes the answer for ``url`` (default: the first test URL that got a PROXY
-    entry); ``connect_to`` defaults to that URL's host and port. None when the
-    PAC file sent everything DIRECT (or gave no answer).
-    """
-    for row in pac.evidence.get("urls", []):
-        if url and row.get("url") != url:
-            continue
-        entries = row.get("proxies", [])
-        entry = next((e for e in entries if e.get("type") in ("PROXY", "HTTP")), None)
-        if entry is None:
-            continue
-        parts = urlsplit(row["url"])
-        dest = connect_to or _hostport(
-            parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
-        )
-        proxy = _hostport(entry["host"], entry["port"])
-        return Check(
-            id=check_id or f"{pac.id}.proxy",
-            kind="proxy",
-            target=f"{proxy} CONNECT {dest}",
-            service=pac.service,
-            source=pac.source,
-            expect="answered",
-            params={"proxy": proxy, "connect_to": dest},
-        )
-    return None
+    return result(Status.FAIL, Reason.BAD_REPLY, f"unexpected answer {status_line[:100]}", **seen)

@@ -38,6 +38,7 @@ def resolve_names(
     import dns.rdatatype
 
     from nhn_appliance.probes.dns import exchange
+    from nhn_appliance.probes.names import answers
 
     if not resolvers:
         raise ResolveError(
@@ -65,10 +66,9 @@ def resolve_names(
                     if rcode != dns.rcode.NOERROR:
                         why = f"{dns.rcode.to_text(rcode)} from {server}"
                         break
-                    for rrset in reply.answer:
-                        if rrset.rdtype == rdtype:
-                            ttls.append(rrset.ttl)
-                            addresses.extend(r.address for r in rrset)
+                    found, found_ttls = answers(reply, rdtype)
+                    addresses += found
+                    ttls += found_ttls
                 used = server
                 break
             except (dns.exception.Timeout, OSError) as exc:

@@ -1,30 +1,30 @@
-"""SNIFF: which LAN hosts talk to the payment hosts, passively and briefly.
+"""SNIFF: which LAN hosts talk to known-good and known-wrong hosts, passively and briefly.
 
 A bounded capture (a BPF filter on the watched hosts only, nothing stored,
 a packet cap, at most the per-check timeout) that lists the hosts talking
-to the good hosts (betalingsaksess) and to the bad ones: the common
-misconfiguration is a terminal set to 'secure access' 91.102.24.142
-(seed 002:549). The evidence keeps only addresses, ports, protocol, counts
-and times: never payload bytes.
+to the good hosts and to the bad ones; the plan takes both from the
+catalogue (payment terminals: the accepted and the rejected endpoints). The
+evidence keeps only addresses, ports, protocol, counts and times: never
+payload bytes.
 
 Needs root (raw sockets); without it the result is ``needs-root``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ipaddress
 import socket
 import threading
 import time
+from typing import Any
 
+from nhn_appliance.probes.context import SLICE, CancelToken, ProbeContext, in_thread
+from nhn_appliance.probes.failures import Reason
 from nhn_appliance.probes.model import Check, Result, Status
-from nhn_appliance.probes.netio import CANCEL, SLICE
-from nhn_appliance.probes.syn import needs_root, scapy_here
+from nhn_appliance.probes.params import SniffParams
+from nhn_appliance.probes.raw import needs_root, scapy_here
 
-GOOD = ["193.214.20.211"]  # betalingsaksess
-BAD = ["91.102.24.142"]  # 'secure access', the wrong host for a terminal
 MAX_PACKETS = 10_000  # the capture stops after this many
 MAX_PAIRS = 256  # (host, peer) pairs kept
 MAX_PORTS = 16  # ports kept per pair
@@ -35,8 +35,13 @@ def _norm(address: str) -> str:
 
 
 def capture(
-    good: list[str], bad: list[str], seconds: float, budget: float, iface: str | None
-) -> dict:
+    good: list[str],
+    bad: list[str],
+    seconds: float,
+    budget: float,
+    iface: str | None,
+    cancel: CancelToken,
+) -> dict[str, Any]:
     """Listen ``seconds``, but end within ``budget`` seconds of the call, set-up included."""
     start = time.monotonic()
     scapy_here()
@@ -45,10 +50,10 @@ def capture(
     verdict = {_norm(a): "good" for a in good} | {_norm(a): "bad" for a in bad}
     ifaces = [iface] if iface else [n for _, n in socket.if_nameindex() if n != "lo"]
     bpf = " or ".join(f"host {a}" for a in verdict)
-    pairs: dict[tuple[str, str], dict] = {}
+    pairs: dict[tuple[str, str], dict[str, Any]] = {}
     t0 = time.time()
 
-    def seen(pkt) -> None:  # runs in the sniffer's thread; reads headers only
+    def seen(pkt: Any) -> None:  # runs in the sniffer's thread; reads headers only
         ip = pkt.getlayer("IP") or pkt.getlayer("IPv6")
         if ip is None:
             return
@@ -101,15 +106,18 @@ def capture(
     )
     begun = time.monotonic()
     sniffer.start()
-    while sniffer.thread.is_alive() and not CANCEL.is_set():
+    thread = sniffer.thread
+    if thread is None:  # start() makes it; scapy types it as optional
+        raise RuntimeError("the capture thread did not start")
+    while thread.is_alive() and not cancel.cancelled:
         left = begun + window - time.monotonic()
         if left <= 0:
             break
-        sniffer.thread.join(min(SLICE, left))
-    if sniffer.thread.is_alive() and started.wait(1.0):  # stop() before the start is a no-op
+        thread.join(min(SLICE, left))
+    if thread.is_alive() and started.wait(1.0):  # stop() before the start is a no-op
         with contextlib.suppress(Exception):
             sniffer.stop(join=False)
-    sniffer.thread.join(1.0)
+    thread.join(1.0)
     if sniffer.exception is not None:
         raise sniffer.exception
     talkers = sorted(
@@ -139,19 +147,21 @@ def capture(
     }
 
 
-async def run(check: Check, ctx) -> Result:
+async def run(check: Check[SniffParams], ctx: ProbeContext) -> Result:
     if (skipped := needs_root(check)) is not None:
         return skipped
     p = check.params
-    good, bad = list(p.get("good") or GOOD), list(p.get("bad") or BAD)
+    good, bad = list(p.good), list(p.bad)
     try:
+        if not good or not bad:
+            raise ValueError("needs good and bad hosts to tell them apart")
         for a in good + bad:
             _norm(a)
     except ValueError as exc:
-        return Result.of(check, Status.ERROR, "bad-input", str(exc))
-    seconds, budget = float(p.get("seconds", 10)), ctx.timeout - 0.15  # room to stop and join
-    ev = await asyncio.to_thread(capture, good, bad, seconds, budget, p.get("iface"))
-    fix = f"betalingsaksess {', '.join(good)}"
+        return Result.of(check, Status.ERROR, Reason.BAD_INPUT, str(exc))
+    budget = ctx.timeout - 0.15  # room to stop and join
+    ev = await in_thread(ctx, capture, good, bad, p.seconds, budget, p.iface, ctx.cancel)
+    fix = f"{p.good_label} {', '.join(good)}"
     if ev["bad_talkers"]:
         hosts, peers = (
             ", ".join(ev["bad_talkers"]),
@@ -160,19 +170,19 @@ async def run(check: Check, ctx) -> Result:
         return Result.of(
             check,
             Status.FAIL,
-            "terminal-wrong-host",
+            Reason.TERMINAL_WRONG_HOST,
             f"{hosts} talk(s) to {', '.join(peers)}, not to {fix}: set the terminal's "
             f"host to {fix}, then run the terminal's own test",
             **ev,
         )
     if ev["good_talkers"]:
         return Result.of(
-            check, Status.OK, "ok", f"{', '.join(ev['good_talkers'])} talk(s) to {fix}", **ev
+            check, Status.OK, Reason.OK, f"{', '.join(ev['good_talkers'])} talk(s) to {fix}", **ev
         )
     return Result.of(
         check,
         Status.SKIPPED,
-        "nothing-seen",
+        Reason.NOTHING_SEEN,
         f"no terminal traffic to {', '.join(good + bad)} seen in {ev['seconds']:g} s "
         f"on {ev['iface']}; start a payment or the terminal's test while it listens",
         **ev,

@@ -2,48 +2,56 @@
 
 A plain connect() with IP_RECVERR: open, refused (RST or port unreachable),
 rejected by a firewall (ICMP administratively prohibited, with its sender),
-or silence until the timeout. Runs in a worker thread so the event loop
-stays free; the runner bounds the number of threads.
+or silence until the timeout. Runs in a worker thread of the run so the
+event loop stays free; the runner bounds the number of threads.
 """
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import select
 import socket
 import time
+from typing import Any
 
-from nhn_appliance.probes.failures import classify
+from nhn_appliance.probes.context import SLICE, CancelToken, ProbeContext, in_thread
+from nhn_appliance.probes.failures import AnyReason, Reason, classify, say
 from nhn_appliance.probes.model import Check, Event, Result, Status
-from nhn_appliance.probes.netio import CANCEL, SLICE, enable_recverr, family_of, read_icmp_error
+from nhn_appliance.probes.netio import open_socket, read_icmp_error
+from nhn_appliance.probes.params import TcpParams
 
 
-def connect(address: str, port: int, timeout: float) -> tuple[str, dict, list[Event]]:
+def _errno_reason(err: int) -> AnyReason:
+    return classify(OSError(err, errno.errorcode.get(err, "")))
+
+
+def connect(
+    address: str, port: int, timeout: float, cancel: CancelToken
+) -> tuple[AnyReason, dict[str, Any], list[Event]]:
     """(reason, evidence, events) for one connection attempt."""
-    family = family_of(address)
     start = time.monotonic()
     events: list[Event] = []
-    evidence: dict = {"address": address, "port": port}
-    sock = socket.socket(socket.AF_INET6 if family == 6 else socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        enable_recverr(sock, family)
-        sock.setblocking(False)
+    evidence: dict[str, Any] = {"address": address, "port": port}
+
+    def event(failure: AnyReason | None) -> None:
+        events.append(Event("connect", time.monotonic() - start, address, "tcp", failure))
+
+    with open_socket(address, udp=False) as sock:
         err = sock.connect_ex((address, port))
         if err not in (0, errno.EINPROGRESS):
-            reason = classify(OSError(err, errno.errorcode.get(err, "")))
-            events.append(Event("connect", time.monotonic() - start, address, "tcp", reason))
+            reason = _errno_reason(err)
+            event(reason)
             return reason, evidence | {"errno": errno.errorcode.get(err, str(err))}, events
         poller = select.poll()
         poller.register(sock, select.POLLOUT | select.POLLERR)
         deadline = start + timeout
         while True:
             left = deadline - time.monotonic()
-            if CANCEL.is_set():
-                return "cancelled", evidence, events
+            if cancel.cancelled:
+                return Reason.CANCELLED, evidence, events
             if left <= 0:
-                events.append(Event("connect", time.monotonic() - start, address, "tcp", "timeout"))
-                return "timeout", evidence, events
+                event(Reason.TIMEOUT)
+                return Reason.TIMEOUT, evidence, events
             if not poller.poll(max(1, int(min(left, SLICE) * 1000))):
                 continue
             icmp = read_icmp_error(sock)
@@ -52,37 +60,24 @@ def connect(address: str, port: int, timeout: float) -> tuple[str, dict, list[Ev
                 evidence |= icmp.as_dict()
                 reason = icmp.reason
             elif err:
-                reason = classify(OSError(err, errno.errorcode.get(err, "")))
+                reason = _errno_reason(err)
                 evidence["errno"] = errno.errorcode.get(err, str(err))
             else:
-                events.append(Event("connect", time.monotonic() - start, address, "tcp", None))
-                return "open", evidence, events
-            if reason == "timeout":  # ICMP time exceeded: keep waiting for the deadline
+                event(None)
+                return Reason.OPEN, evidence, events
+            if reason == Reason.TIMEOUT:  # ICMP time exceeded: keep waiting for the deadline
                 continue
-            events.append(Event("connect", time.monotonic() - start, address, "tcp", reason))
+            event(reason)
             return reason, evidence, events
-    finally:
-        sock.close()
 
 
-async def run(check: Check, ctx) -> Result:
-    address, port = check.params["address"], int(check.params["port"])
-    reason, evidence, events = await asyncio.to_thread(connect, address, port, ctx.timeout)
-    if reason == "open":
-        result = Result.of(
-            check, Status.OK, "open", f"tcp {check.target} accepts connections", **evidence
-        )
-    else:
-        result = Result.of(check, Status.FAIL, reason, _say(reason, check.target), **evidence)
-    result.events = events
-    return result
-
-
-def _say(reason: str, target: str) -> str:
-    return {
-        "refused": f"tcp {target}: connection refused (TCP reset or port unreachable)",
-        "timeout": f"tcp {target}: no answer (dropped, or nothing there)",
-        "icmp-admin-prohibited": f"tcp {target}: rejected by a firewall (ICMP administratively prohibited)",
-        "network-unreachable": f"tcp {target}: no route to that network",
-        "icmp-host-unreachable": f"tcp {target}: host unreachable",
-    }.get(reason, f"tcp {target}: {reason}")
+async def run(check: Check[TcpParams], ctx: ProbeContext) -> Result:
+    p = check.params
+    reason, evidence, events = await in_thread(
+        ctx, connect, p.address, p.port, ctx.timeout, ctx.cancel
+    )
+    if reason == Reason.OPEN:
+        detail = f"tcp {check.target} accepts connections"
+        return Result.of(check, Status.OK, reason, detail, events=events, **evidence)
+    detail = say("tcp", check.target, reason)
+    return Result.of(check, Status.FAIL, reason, detail, events=events, **evidence)

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import importlib
 import ipaddress
 import os
-import socket
 import ssl
 import time
 from datetime import UTC, datetime
+from typing import Any
 
-from nhn_appliance.probes.failures import classify
+from nhn_appliance.probes.context import ProbeContext
+from nhn_appliance.probes.failures import AnyReason, Reason, classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
-from nhn_appliance.probes.netio import enable_recverr, read_icmp_error
+from nhn_appliance.probes.netio import open_socket, read_icmp_error
+from nhn_appliance.probes.params import TlsParams
 
 WARN_DAYS = 14
 _SHORT = {
@@ -36,14 +39,14 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _expiry(epoch: float) -> dict:
+def _expiry(epoch: float) -> dict[str, Any]:
     return {"not_after": _iso(epoch), "days_left": round((epoch - time.time()) / 86400, 2)}
 
 
-def describe_dict(cert: dict) -> dict:
+def describe_dict(cert: dict[str, Any]) -> dict[str, Any]:
     """Evidence from ``getpeercert()`` (only filled in for a verified certificate)."""
 
-    def name(rdns) -> list[tuple[str, str]]:
+    def name(rdns: Any) -> list[tuple[str, str]]:
         return [(_SHORT.get(k, k), v) for rdn in rdns for k, v in rdn]
 
     subject = name(cert.get("subject", ()))
@@ -56,11 +59,12 @@ def describe_dict(cert: dict) -> dict:
     }
 
 
-def describe_der(der: bytes) -> dict:
+def describe_der(der: bytes) -> dict[str, Any]:
     """Evidence from the DER certificate, decoded with ``cryptography`` when it is installed."""
-    out: dict = {"der_bytes": len(der)}
-    try:
-        from cryptography import x509
+    out: dict[str, Any] = {"der_bytes": len(der)}
+    try:  # optional, and without type information here: imported by name
+        importlib.import_module("cryptography")  # (a blocked parent fails here too)
+        x509: Any = importlib.import_module("cryptography.x509")
     except ImportError:
         return out | {"decoded": False}
     try:
@@ -77,7 +81,7 @@ def describe_der(der: bytes) -> dict:
     except ValueError as exc:
         return out | {"decoded": False, "decode_error": str(exc)}
 
-    def name(n) -> str:  # in certificate order, like describe_dict
+    def name(n: Any) -> str:  # in certificate order, like describe_dict
         return ", ".join(f"{a.rfc4514_attribute_name}={a.value}" for rdn in n.rdns for a in rdn)
 
     return out | {
@@ -90,17 +94,19 @@ def describe_der(der: bytes) -> dict:
     }
 
 
-def _handshake_reason(exc: BaseException) -> str:
+def _handshake_reason(exc: BaseException) -> Reason:
     """After the TCP connect, a reset is a failed handshake too, not a refused connection."""
     if isinstance(exc, TimeoutError):
-        return "timeout"
-    return "tls-cert-invalid" if isinstance(exc, ssl.SSLCertVerificationError) else "tls-error"
+        return Reason.TIMEOUT
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return Reason.TLS_CERT_INVALID
+    return Reason.TLS_ERROR
 
 
 class _ConnectError(Exception):
     """The TCP connection failed; ``reason`` is classified, with the ICMP error if one came."""
 
-    def __init__(self, reason: str, why: str, icmp: dict) -> None:
+    def __init__(self, reason: AnyReason, why: str, icmp: dict[str, Any]) -> None:
         super().__init__(why)
         self.reason, self.why, self.icmp = reason, why, icmp
 
@@ -113,17 +119,14 @@ async def _handshake(
     deadline: float,
     events: list[Event],
     t0: float,
-) -> dict:
+) -> dict[str, Any]:
     """Connect and handshake; the session facts. Raises _ConnectError, ssl.SSLError, OSError
     or TimeoutError."""
 
-    def ev(op: str, failure: str | None = None, detail: str = "") -> None:
+    def ev(op: str, failure: AnyReason | None = None, detail: str = "") -> None:
         events.append(Event(op, time.monotonic() - t0, ip, "tcp", failure, 0, detail))
 
-    family = 6 if ":" in ip else 4
-    sock = socket.socket(socket.AF_INET6 if family == 6 else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setblocking(False)
-    enable_recverr(sock, family)  # tells a firewall's ICMP reject from "no such host"
+    sock = open_socket(ip, udp=False)  # tells a firewall's ICMP reject from "no such host"
     try:
         connect = asyncio.get_running_loop().sock_connect(sock, (ip, port))
         await asyncio.wait_for(connect, max(deadline - time.monotonic(), 0))
@@ -133,7 +136,7 @@ async def _handshake(
         sock.close()
         reason = icmp.reason if icmp else classify(exc)
         if icmp:
-            why = f"ICMP type {icmp.icmp_type} code {icmp.icmp_code} from {icmp.offender or '?'}"
+            why = icmp.why
         else:
             why = os.strerror(exc.errno) if exc.errno else str(exc) or "no answer in time"
         ev("connect", reason, why)
@@ -162,18 +165,18 @@ async def _handshake(
         await asyncio.sleep(0)
 
 
-async def run(check: Check, ctx) -> Result:
+async def run(check: Check[TlsParams], ctx: ProbeContext) -> Result:
     """One TLS check; network failures become results, never exceptions."""
-    params = check.params
+    p = check.params
     try:
-        ip = str(ipaddress.ip_address(params["address"]))
-        port = int(params.get("port", 443))
+        ip = str(ipaddress.ip_address(p.address))
+        port = p.port
         if not 0 < port < 65536:
             raise ValueError(f"port {port} out of range")
-        sni = params.get("sni") or None
-        context = ssl.create_default_context(cafile=params.get("cafile") or None)
-    except (KeyError, TypeError, ValueError, OSError) as exc:
-        return Result.of(check, Status.ERROR, "bad-input", f"bad tls params: {exc}")
+        sni = p.sni or None
+        context = ssl.create_default_context(cafile=p.cafile or None)
+    except (ValueError, OSError) as exc:
+        return Result.of(check, Status.ERROR, Reason.BAD_INPUT, f"bad tls params: {exc}")
     if sni is None:
         context.check_hostname = False  # nothing to match against; the chain is still verified
     events: list[Event] = []
@@ -183,7 +186,7 @@ async def run(check: Check, ctx) -> Result:
 
 
 async def _check(
-    check: Check,
+    check: Check[TlsParams],
     ip: str,
     port: int,
     sni: str | None,
@@ -192,7 +195,7 @@ async def _check(
     events: list[Event],
 ) -> Result:
     t0 = time.monotonic()
-    ev: dict = {"address": ip, "port": port, "sni": sni}
+    ev: dict[str, Any] = {"address": ip, "port": port, "sni": sni}
     what = f"TLS to {ip}:{port} (SNI {sni})"
     try:
         info = await _handshake(ip, port, sni, context, t0 + timeout, events, t0)
@@ -218,7 +221,7 @@ async def _check(
                 "presented": describe_der(again["der"]),
             }
         detail = f"{what}: the certificate did not verify: {ev['verify_error']}"
-        return Result.of(check, Status.FAIL, "tls-cert-invalid", detail, **ev)
+        return Result.of(check, Status.FAIL, Reason.TLS_CERT_INVALID, detail, **ev)
     except _ConnectError as exc:
         detail = f"{what}: connect: {exc.reason} ({exc.why})"
         return Result.of(check, Status.FAIL, exc.reason, detail, **ev, **exc.icmp)
@@ -234,6 +237,6 @@ async def _check(
     days = cert.get("days_left", WARN_DAYS)
     if days < WARN_DAYS:
         detail = f"the certificate verifies but expires in {days:.1f} days ({cert['not_after']})"
-        return Result.of(check, Status.WARN, "tls-cert-expiring", f"{what}: {detail}", **ev)
+        return Result.of(check, Status.WARN, Reason.TLS_CERT_EXPIRING, f"{what}: {detail}", **ev)
     detail = f"certificate for {cert.get('subject_cn')} verifies, {days:.0f} days left"
-    return Result.of(check, Status.OK, "ok", f"{what}: {info['tls_version']}, {detail}", **ev)
+    return Result.of(check, Status.OK, Reason.OK, f"{what}: {info['tls_version']}, {detail}", **ev)

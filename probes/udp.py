@@ -16,10 +16,13 @@ import secrets
 import socket
 import struct
 import time
+from typing import Any
 
-from nhn_appliance.probes.failures import classify
+from nhn_appliance.probes.context import ProbeContext
+from nhn_appliance.probes.failures import AnyReason, Reason, classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
-from nhn_appliance.probes.netio import enable_recverr, read_icmp_error
+from nhn_appliance.probes.netio import open_socket, read_icmp_error
+from nhn_appliance.probes.params import Params, SipParams, StunParams
 
 COOKIE = 0x2112A442
 TRANSMISSIONS = 3  # the first send and at most two retransmissions
@@ -42,7 +45,7 @@ class _Trace:
         self.events: list[Event] = []
 
     def __call__(
-        self, op: str, failure: str | None = None, size: int = 0, detail: str = ""
+        self, op: str, failure: AnyReason | None = None, size: int = 0, detail: str = ""
     ) -> None:
         self.events.append(
             Event(op, time.monotonic() - self.t0, self.address, self.proto, failure, size, detail)
@@ -53,14 +56,14 @@ def _left(deadline: float) -> float:
     return max(deadline - time.monotonic(), 0)
 
 
-def parse_stun(data: bytes, tid: bytes) -> dict:
+def parse_stun(data: bytes, tid: bytes) -> dict[str, Any]:
     """The evidence in a Binding response to ``tid``; ValueError if it is not one."""
     mtype, length, cookie, rtid = struct.unpack_from("!HHI12s", data.ljust(20, b"\0"))
     if len(data) < 20 or cookie != COOKIE or mtype & 0xC000:
         raise ValueError(f"not a STUN message ({len(data)} bytes, no magic cookie)")
     if rtid != tid or mtype not in (0x0101, 0x0111) or 20 + length > len(data):
         raise ValueError(f"STUN type 0x{mtype:04x}, not a whole Binding response to our request")
-    out: dict = {"stun_type": "success" if mtype == 0x0101 else "error", "attributes": []}
+    out: dict[str, Any] = {"stun_type": "success" if mtype == 0x0101 else "error", "attributes": []}
     pos = 20
     while pos + 4 <= 20 + length:
         atype, alen = struct.unpack_from("!HH", data, pos)
@@ -91,7 +94,7 @@ def _stun_address(value: bytes, tid: bytes, xor: bool) -> tuple[str, int]:
     return str(ipaddress.ip_address(raw)), port
 
 
-def parse_sip(data: bytes) -> dict:
+def parse_sip(data: bytes) -> dict[str, Any]:
     """Status line and the headers a person wants; ValueError if it is not a SIP response."""
     lines = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace").splitlines()
     match = _STATUS.fullmatch(lines[0].strip()) if lines else None
@@ -110,11 +113,11 @@ def parse_sip(data: bytes) -> dict:
     }
 
 
-def _options(check: Check, sock: socket.socket, transport: str, ev: dict) -> bytes:
+def _options(p: SipParams, sock: socket.socket, ev: dict[str, Any]) -> bytes:
     host, port = sock.getsockname()[:2]
     local = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    peer = check.params["address"]
-    domain = check.params.get("domain") or (f"[{peer}]" if ":" in peer else peer)
+    transport, peer = p.transport, p.address
+    domain = p.domain or (f"[{peer}]" if ":" in peer else peer)
     tag, branch = secrets.token_hex(8), secrets.token_hex(8)
     request = (
         f"OPTIONS sip:{domain} SIP/2.0\r\n"
@@ -156,43 +159,38 @@ async def _udp_ask(
     return None, TRANSMISSIONS
 
 
-def _socket(ip: str, udp: bool = True) -> socket.socket:
-    family = 6 if ":" in ip else 4
-    sock = socket.socket(
-        socket.AF_INET6 if family == 6 else socket.AF_INET,
-        socket.SOCK_DGRAM if udp else socket.SOCK_STREAM,
-    )
-    sock.setblocking(False)
-    enable_recverr(sock, family)  # ICMP type, code and sender on the error queue
-    return sock
-
-
 def _failure(
-    check: Check, exc: OSError, sock: socket.socket, ev: dict, what: str, trace: _Trace, op: str
+    check: Check[Params],
+    exc: OSError,
+    sock: socket.socket,
+    ev: dict[str, Any],
+    what: str,
+    trace: _Trace,
+    op: str,
 ) -> Result:
     """A FAIL result; an ICMP error on the queue says more than the errno."""
     icmp = read_icmp_error(sock)
     reason = icmp.reason if icmp else classify(exc)
     if icmp:
         ev |= icmp.as_dict()
-        why = f"ICMP type {icmp.icmp_type} code {icmp.icmp_code} from {icmp.offender or '?'}"
+        why = icmp.why
     else:
         why = os.strerror(exc.errno) if exc.errno else str(exc) or "nothing within the time limit"
     trace(op, failure=reason, detail=why)
     return Result.of(check, Status.FAIL, reason, f"{what}: {reason} ({why})", **ev)
 
 
-async def _stun(check: Check, ip: str, port: int, timeout: float, trace: _Trace) -> Result:
+async def _stun(check: Check[Params], ip: str, port: int, timeout: float, trace: _Trace) -> Result:
     tid = secrets.token_bytes(12)
     request = struct.pack("!HHI12s", 0x0001, 0, COOKIE, tid)
-    ev: dict = {
+    ev: dict[str, Any] = {
         "address": ip,
         "port": port,
         "sent": "Binding Request",
         "bytes_sent": 20,
         "transaction_id": tid.hex(),
     }
-    sock = _socket(ip)
+    sock = open_socket(ip, udp=True)
     try:
         sock.connect((ip, port))
         ev["local_address"], ev["local_port"] = sock.getsockname()[:2]
@@ -202,12 +200,12 @@ async def _stun(check: Check, ip: str, port: int, timeout: float, trace: _Trace)
     finally:
         sock.close()
     if data is None:
-        trace("recv", failure="no-answer")
+        trace("recv", failure=Reason.NO_ANSWER)
         detail = (
             f"no STUN reply from {ip} udp/{port} to {ev['transmissions']} Binding Requests"
             f" within {timeout:g} s (filtered, or nothing there)"
         )
-        return Result.of(check, Status.FAIL, "no-answer", detail, **ev)
+        return Result.of(check, Status.FAIL, Reason.NO_ANSWER, detail, **ev)
     ev["bytes_received"] = len(data)
     try:
         reply = parse_stun(data, tid)
@@ -220,38 +218,38 @@ async def _stun(check: Check, ip: str, port: int, timeout: float, trace: _Trace)
     except ValueError as exc:
         ev["reply_head"] = data[:64].hex()
         detail = f"{ip} udp/{port} answered, but: {exc}"
-        return Result.of(check, Status.FAIL, "bad-reply", detail, **ev)
+        return Result.of(check, Status.FAIL, Reason.BAD_REPLY, detail, **ev)
     ev["software"] = reply.get("software")
     if reply["stun_type"] == "error" or mapped is None:
         ev["error"] = reply.get("error")
         detail = f"the STUN server answered without an address ({ev['error'] or 'no attribute'})"
-        return Result.of(check, Status.WARN, "answered", detail, **ev)
+        return Result.of(check, Status.WARN, Reason.ANSWERED, detail, **ev)
     ev["mapped_address"], ev["mapped_port"] = mapped
     ev["nat"] = mapped[0] != ev["local_address"]
     nat = f" (NAT: local address {ev['local_address']})" if ev["nat"] else ""
     detail = f"the STUN server answered; it sees this site as {mapped[0]} port {mapped[1]}{nat}"
-    return Result.of(check, Status.OK, "answered", detail, **ev)
+    return Result.of(check, Status.OK, Reason.ANSWERED, detail, **ev)
 
 
-async def _sip(check: Check, ip: str, port: int, timeout: float, trace: _Trace) -> Result:
-    transport = str(check.params.get("transport", "udp")).lower()
-    if transport not in ("udp", "tcp"):
-        detail = f"SIP transport {transport!r} is not udp or tcp"
-        return Result.of(check, Status.ERROR, "bad-input", detail)
+async def _sip(
+    check: Check[Params], p: SipParams, ip: str, timeout: float, trace: _Trace
+) -> Result:
+    transport, port = p.transport, p.port
     trace.proto, udp = transport, transport == "udp"
-    ev: dict = {"address": ip, "port": port, "transport": transport}
+    ev: dict[str, Any] = {"address": ip, "port": port, "transport": transport}
     what = f"SIP OPTIONS to {ip} {transport}/{port}"
-    sock, deadline, step = _socket(ip, udp), time.monotonic() + timeout, "connect"
+    sock, deadline, step = open_socket(ip, udp), time.monotonic() + timeout, "connect"
+    data: bytes | None
     loop = asyncio.get_running_loop()
     try:
         if udp:
             sock.connect((ip, port))
-            request, step = _options(check, sock, transport, ev), "recv"
+            request, step = _options(p, sock, ev), "recv"
             data, ev["transmissions"] = await _udp_ask(sock, request, timeout, trace)
         else:
             await asyncio.wait_for(loop.sock_connect(sock, (ip, port)), timeout)
             trace("connect")
-            request, step = _options(check, sock, transport, ev), "recv"
+            request, step = _options(p, sock, ev), "recv"
             await asyncio.wait_for(loop.sock_sendall(sock, request), _left(deadline))
             trace("send", size=len(request))
             data = b""
@@ -266,34 +264,37 @@ async def _sip(check: Check, ip: str, port: int, timeout: float, trace: _Trace) 
     finally:
         sock.close()
     if data is None:
-        trace("recv", failure="no-answer")
+        trace("recv", failure=Reason.NO_ANSWER)
         detail = f"{what}: no reply to {ev['transmissions']} requests within {timeout:g} s"
-        return Result.of(check, Status.FAIL, "no-answer", detail, **ev)
+        return Result.of(check, Status.FAIL, Reason.NO_ANSWER, detail, **ev)
     ev["bytes_received"] = len(data)
     try:
         ev |= parse_sip(data)
     except ValueError as exc:
         ev["reply_head"] = data[:64].hex()
         why = "closed the connection without a reply" if not data else str(exc)
-        return Result.of(check, Status.FAIL, "bad-reply", f"{what}: {why}", **ev)
+        return Result.of(check, Status.FAIL, Reason.BAD_REPLY, f"{what}: {why}", **ev)
     note = "" if ev["status_code"] == 200 else " (not 200, but the signalling path works)"
     detail = f"the SIP server answered {ev['status_line']!r}{note}"
-    return Result.of(check, Status.OK, "answered", detail, **ev)
+    return Result.of(check, Status.OK, Reason.ANSWERED, detail, **ev)
 
 
-async def run(check: Check, ctx) -> Result:
+async def run(check: Check[StunParams | SipParams], ctx: ProbeContext) -> Result:
     """One STUN or SIP check; network failures become results, never exceptions."""
+    p = check.params
     try:
-        ip = str(ipaddress.ip_address(check.params["address"]))
-        port = int(check.params.get("port", 3478 if check.kind == "stun" else 5060))
-        if not 0 < port < 65536:
-            raise ValueError(f"port {port} out of range")
-    except (KeyError, TypeError, ValueError) as exc:
-        return Result.of(check, Status.ERROR, "bad-input", f"bad {check.kind} params: {exc}")
-    probe = {"stun": _stun, "sip": _sip}.get(check.kind)
-    if probe is None:
-        return Result.of(check, Status.ERROR, "bad-input", f"udp cannot probe {check.kind!r}")
+        ip = str(ipaddress.ip_address(p.address))
+        if not 0 < p.port < 65536:
+            raise ValueError(f"port {p.port} out of range")
+        if isinstance(p, SipParams) and p.transport not in ("udp", "tcp"):
+            raise ValueError(f"SIP transport {p.transport!r} is not udp or tcp")
+    except ValueError as exc:
+        detail = f"bad {check.kind} params: {exc}"
+        return Result.of(check, Status.ERROR, Reason.BAD_INPUT, detail)
     trace = _Trace(ip, "udp")
-    result = await probe(check, ip, port, ctx.timeout, trace)
+    if isinstance(p, SipParams):
+        result = await _sip(check, p, ip, ctx.timeout, trace)
+    else:
+        result = await _stun(check, ip, p.port, ctx.timeout, trace)
     result.events = trace.events
     return result

@@ -46,7 +46,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -864,3 +864,45 @@ class DnsmasqServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# -- the probe tests' lab ----------------------------------------------------
+
+
+def lab_skip_reason(*tools: str) -> str | None:
+    """Why a lab cannot run here (not root, a tool not installed), or None."""
+    return root_ok() or next((f"{t} is not installed" for t in tools if not have(t)), None)
+
+
+@contextlib.contextmanager
+def probe_lab(
+    *,
+    nft_rules: Mapping[str, str] | None = None,
+    listen: Sequence[tuple[str, int]] = (),
+    dns_records: Sequence[str] | None = None,
+) -> Iterator[RouterLab]:
+    """A RouterLab for the probe tests: ``nft_rules`` loaded per role ("rtr", "hn"),
+    TCP listeners in hn on ``listen`` (address, port), and, with ``dns_records``
+    (dnsmasq host records), a dnsmasq on hn's end of the hn link
+    (:data:`RouterLab.HN_LINK4`, the resolver the probe sites name)."""
+    with RouterLab() as lab:
+        for role, ruleset in (nft_rules or {}).items():
+            nft(lab.ns[role], ruleset)
+        listeners: list[socket.socket] = []
+        server = None
+        try:
+            with netns(lab.ns["hn"]):
+                for address, port in listen:
+                    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+                    listeners.append(
+                        socket.create_server((address, port), family=family, backlog=16)
+                    )
+            if dns_records is not None:
+                resolver = RouterLab.HN_LINK4[1]
+                server = DnsmasqServer(lab.ns["hn"], resolver, host_records=dns_records).start()
+            yield lab
+        finally:
+            if server is not None:
+                server.stop()
+            for s in listeners:
+                s.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ import netns
 import pytest
 
 CASE = Path(__file__).parent / "cases" / "probes"
-RESOLVER = "198.51.100.130"
+RESOLVER = netns.RouterLab.HN_LINK4[1]  # the site file names it; dnsmasq listens there
 pytestmark = pytest.mark.kernel
 
 
@@ -52,13 +51,13 @@ def _cli(lab, *args: str, **kw) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    reason = netns.root_ok()
-    for tool in ("nft", "dnsmasq"):
-        reason = reason or (None if netns.have(tool) else f"{tool} is not installed")
-    if reason:
+    if reason := netns.lab_skip_reason("nft", "dnsmasq"):
         pytest.skip(reason)
     tmp = tmp_path_factory.mktemp("e2e")
-    with netns.RouterLab() as lab:
+    with netns.probe_lab(
+        listen=[("203.0.113.20", 443), ("203.0.113.20", 8041)],
+        dns_records=["proxy.nhn.test,203.0.113.80"],
+    ) as lab:
         router_site = _site(lab, tmp, "router", ["fjern", "dns"])
         rules = tmp / "router.nft"
         proc = subprocess.run(
@@ -82,20 +81,7 @@ def lab(tmp_path_factory):
         )
         assert proc.returncode == 0, proc.stderr
         assert netns.run_in(lab.ns["rtr"], ["nft", "-f", str(rules)]).returncode == 0
-        listeners = []
-        with netns.netns(lab.ns["hn"]):
-            for port in (443, 8041):
-                s = socket.create_server(("203.0.113.20", port))
-                listeners.append(s)
-        dns = netns.DnsmasqServer(
-            lab.ns["hn"], RESOLVER, host_records=["proxy.nhn.test,203.0.113.80"]
-        ).start()
-        try:
-            yield lab, tmp
-        finally:
-            dns.stop()
-            for s in listeners:
-                s.close()
+        yield lab, tmp
 
 
 def test_probe_finds_open_blocked_and_unverifiable(lab) -> None:

@@ -23,8 +23,10 @@ import netns as nn
 import pytest
 
 from nhn_appliance.probes import pac, pac_engine
+from nhn_appliance.probes.context import ProbeContext
 from nhn_appliance.probes.model import Check, Result, Status
-from nhn_appliance.probes.runner import ProbeContext, run_all
+from nhn_appliance.probes.params import PacParams
+from nhn_appliance.probes.runner import run_all
 
 CASES = Path(__file__).parent / "cases" / "pac"
 RESOLVER = nn.RouterLab.HN_LINK4[1]  # dnsmasq, on hn's end of the router link
@@ -209,34 +211,35 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[nn.RouterLab]:
-    reason = nn.root_ok() or (None if nn.have("dnsmasq") else "dnsmasq is not installed")
-    if reason:
+    if reason := nn.lab_skip_reason("dnsmasq"):
         pytest.skip(reason)
-    with nn.RouterLab() as lab:
-        hn = lab.ns["hn"]
-        with nn.netns(hn):
+    with nn.probe_lab(dns_records=[f"{k},{v}" for k, v in NAMES.items()]) as lab:
+        with nn.netns(lab.ns["hn"]):
             web = http.server.ThreadingHTTPServer((WEB, 80), partial(Handler, directory=str(CASES)))
         thread = threading.Thread(target=web.serve_forever, kwargs={"poll_interval": 0.05})
         thread.start()
-        dns = nn.DnsmasqServer(hn, RESOLVER, host_records=[f"{k},{v}" for k, v in NAMES.items()])
         try:
-            dns.start()
             yield lab
         finally:
-            dns.stop()
             web.shutdown()
             web.server_close()
             thread.join(5)
 
 
 def _probe(
-    lab: nn.RouterLab, url: str, urls: list[str], timeout: float = 3.0, **extra: object
+    lab: nn.RouterLab,
+    url: str,
+    urls: list[str],
+    timeout: float = 3.0,
+    address: str | None = None,
+    names: dict[str, list[str]] | None = None,
 ) -> tuple[Result, float]:
-    params = {"url": url, "test_urls": urls}
-    if "address" in extra:
-        params["address"] = extra.pop("address")
-    check = Check("pac-1", "pac", url, "proxy", "002:530", "answered", params)
-    ctx = ProbeContext(timeout=timeout, resolvers=(RESOLVER,), extra=dict(extra))
+    """Run the prober from site; ``names`` answers lookups instead of the site's resolver."""
+    check = Check(
+        "pac-1", url, "proxy", "002:530", "answered", PacParams(url, tuple(urls), address)
+    )
+    resolver = (lambda name: list(names.get(name, []))) if names is not None else None
+    ctx = ProbeContext(timeout=timeout, resolvers=(RESOLVER,), resolver=resolver)
     start = time.monotonic()
     with nn.netns(lab.ns["site"]):
         res = asyncio.run(pac.run(check, ctx))
@@ -262,12 +265,11 @@ def test_pac_and_proxy_checks_through_the_runner(lab: nn.RouterLab) -> None:
     checks = [
         Check(
             f"pac-{n}",
-            "pac",
             n,
             "proxy",
             "002:530",
             "answered",
-            {"url": f"http://config.nhn.test/{n}.pac", "test_urls": ["http://intranet/"]},
+            PacParams(f"http://config.nhn.test/{n}.pac", ("http://intranet/",)),
         )
         for n in ("normal", "loop")
     ]
@@ -288,7 +290,7 @@ def test_address_given_skips_dns_and_keeps_the_host_header(lab: nn.RouterLab) ->
         "http://config.nhn.no/normal.pac",
         ["https://www.helsenorge.test/"],
         address=WEB,
-        resolver={"www.helsenorge.test": ["203.0.113.150"]},
+        names={"www.helsenorge.test": ["203.0.113.150"]},
     )
     assert (res.status, res.reason) == (Status.OK, "answered"), res.as_dict()
     assert res.evidence["urls"][0]["answer"] == PROXY and Handler.hosts == ["config.nhn.no"]
@@ -334,14 +336,7 @@ def test_pac_that_cannot_be_fetched(
 
 
 def test_bad_input_is_an_error() -> None:
-    check = Check(
-        "p",
-        "pac",
-        "x",
-        "proxy",
-        "t",
-        "answered",
-        {"url": "http://a.test/", "test_urls": "not a list"},
-    )
+    params = PacParams("http://a.test/", ("http://intranet/",), address="not-an-ip")
+    check = Check("p", "x", "proxy", "t", "answered", params)
     res = asyncio.run(pac.run(check, ProbeContext(timeout=1.0)))
     assert (res.status, res.reason) == (Status.ERROR, "bad-input")

@@ -6,20 +6,31 @@ No packets: these tests only build plans, documents and classifications.
 from __future__ import annotations
 
 import errno
-import ipaddress
 import json
 import socket
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from nhn_appliance.inputs import load_inputs
+from nhn_appliance.outputs import write_text
 from nhn_appliance.policy.addresses import parse_ip
 from nhn_appliance.probes import document
-from nhn_appliance.probes.failures import REASONS, classify, is_known
+from nhn_appliance.probes.failures import REASONS, Reason, UnknownReason, classify, is_known
 from nhn_appliance.probes.model import Check, Result, Status
-from nhn_appliance.probes.plan import plan
+from nhn_appliance.probes.params import (
+    DnsParams,
+    NoteParams,
+    PacParams,
+    ProxyParams,
+    SipParams,
+    SniffParams,
+    TcpParams,
+    TlsParams,
+)
+from nhn_appliance.probes.plan import followups, plan
 
 REPO = Path(__file__).parent.parent
 
@@ -52,27 +63,35 @@ def test_every_address_probed_is_in_the_policy_or_the_site(default) -> None:
     inputs, policy = default
     allowed = [s for r in policy.rules for s in r.dst]
     for check in _plan(default):
-        address = check.params.get("address")
+        address = getattr(check.params, "address", None)
         if check.kind in ("ntp", "note") or address is None:
             continue
         ip = parse_ip(address)
         assert any(s.family == ip.family and s.first <= ip.first <= s.last for s in allowed), (
             check.id
         )
-    resolvers = {c.params["resolver"] for c in _plan(default) if c.kind == "dns"}
+    resolvers = {c.params.resolver for c in _plan(default) if isinstance(c.params, DnsParams)}
     assert resolvers == set(inputs.site.resolvers)
 
 
 def test_ranges_are_represented_not_swept(default) -> None:
     checks = _plan(default)
-    tcp = [c for c in checks if c.kind == "tcp" and c.params["address"] == "91.186.92.28"]
+    tcp = [
+        c.params
+        for c in checks
+        if isinstance(c.params, TcpParams) and c.params.address == "91.186.92.28"
+    ]
     # Join's TCP 40000-49999 is tried at its first port only, and says so
-    media = [c for c in tcp if c.params["port"] == 40000]
+    media = [c for c in checks if c.id == "tcp:91.186.92.28:40000"]
     assert len(media) == 1 and "only its first port" in media[0].expect
-    assert not any(40000 < c.params["port"] <= 49999 for c in tcp)
+    assert not any(40000 < p.port <= 49999 for p in tcp)
     # the UDP media range cannot be verified without a cooperating endpoint
-    notes = [c for c in checks if c.kind == "note" and "40000-54999" in c.params["why"]]
-    assert notes and all("cooperating endpoint" in c.params["why"] for c in notes)
+    notes = [
+        c.params.why
+        for c in checks
+        if isinstance(c.params, NoteParams) and "40000-54999" in c.params.why
+    ]
+    assert notes and all("cooperating endpoint" in why for why in notes)
 
 
 def test_plan_has_every_kind_the_catalogue_calls_for(default) -> None:
@@ -93,16 +112,18 @@ def test_plan_has_every_kind_the_catalogue_calls_for(default) -> None:
         assert kinds[kind] >= 1, kind
     checks = {c.id: c for c in _plan(default)}
     assert checks["stun:91.186.67.134:3478"].service == "cma"
-    assert checks["sip-udp:91.186.92.28:5060"].params["transport"] == "udp"
-    assert checks["sip-tcp:91.186.92.28:5060"].params["transport"] == "tcp"
-    assert checks["tls:hjelp.nhn.no@91.186.66.22"].params["sni"] == "hjelp.nhn.no"
-    assert checks["sniff:betalingsterminal"].params == {
-        "good": ["193.214.20.211"],
-        "bad": ["91.102.24.142"],
-        "seconds": 3.0,
-    }
+    assert checks["sip-udp:91.186.92.28:5060"].params == SipParams("91.186.92.28", 5060, "udp")
+    assert checks["sip-tcp:91.186.92.28:5060"].params == SipParams("91.186.92.28", 5060, "tcp")
+    assert checks["tls:hjelp.nhn.no@91.186.66.22"].params == TlsParams(
+        "91.186.66.22", 443, sni="hjelp.nhn.no"
+    )
+    # good and bad hosts come from the catalogue's accepted and rejected endpoints
+    assert checks["sniff:betalingsterminal"].params == SniffParams(
+        good=("193.214.20.211",), bad=("91.102.24.142",), good_label="betalingsaksess", seconds=3.0
+    )
     # pinned names carry their expected answer
-    assert checks["dns:sikker.proxy.nhn.no@192.168.10.1"].params["expect"] == ["185.84.36.241"]
+    dns = checks["dns:sikker.proxy.nhn.no@192.168.10.1"].params
+    assert isinstance(dns, DnsParams) and dns.expect == ("185.84.36.241",)
     # a CIDR is probed at its first host, not its network address
     assert "tcp:83.118.185.1:443" in checks
 
@@ -111,7 +132,8 @@ def test_syn_checks_only_on_request(default) -> None:
     assert not [c for c in _plan(default) if c.kind == "syn"]
     syn = _plan(default, kinds={"syn"})
     tcp = [c for c in _plan(default) if c.kind == "tcp"]
-    assert syn and [c.params for c in syn] == [c.params for c in tcp]
+    assert syn and [c.target for c in syn] == [c.target for c in tcp]
+    assert {c.kind for c in syn} == {"syn"}
 
 
 def test_narrowing_by_service_and_kind(default) -> None:
@@ -123,6 +145,28 @@ def test_narrowing_by_service_and_kind(default) -> None:
 
 def test_plan_is_deterministic(default) -> None:
     assert [c.id for c in _plan(default)] == [c.id for c in _plan(default)]
+
+
+def test_site_wide_checks_take_their_sources_from_the_catalogue(default) -> None:
+    inputs, _ = default
+    facts = inputs.catalogue.defaults
+    checks = {c.kind: c for c in _plan(default, kinds={"ntp", "pac", "proxy"})}
+    assert checks["ntp"].source == facts.ntp_source
+    assert checks["pac"].source == facts.pac.source
+    assert checks["proxy"].source == facts.proxy.source
+    ntp = checks["ntp"].params
+    assert (ntp.warn_s, ntp.fail_s, ntp.why) == (
+        facts.clock.warn_s,
+        facts.clock.fail_s,
+        facts.clock.why_en,
+    )
+    # the proxy is asked for the first test URL, else the catalogue's fallback destination
+    first = inputs.site.probe.test_urls[0].split("//")[1].split("/")[0]
+    assert checks["proxy"].params == ProxyParams("sikker.proxy.nhn.no", f"{first}:443", port=8080)
+    bare = replace(inputs.site, probe=replace(inputs.site.probe, test_urls=()))
+    (proxy,) = plan(inputs.catalogue, bare, default[1], inputs.pins, kinds={"proxy"})
+    assert isinstance(proxy.params, ProxyParams)
+    assert proxy.params.connect_to == facts.connect_to.value
 
 
 @pytest.mark.parametrize(
@@ -137,58 +181,74 @@ def test_plan_is_deterministic(default) -> None:
     ],
 )
 def test_classify_maps_to_the_closed_vocabulary(exc, code) -> None:
-    assert classify(exc) == code and code in REASONS
+    reason = classify(exc)
+    assert isinstance(reason, Reason) and reason == code and code in REASONS
+    assert reason.description == REASONS[code]
+
+
+def test_dnspython_errors_are_matched_by_class() -> None:
+    import dns.exception
+    import dns.resolver
+
+    assert classify(dns.resolver.NXDOMAIN()) is Reason.NXDOMAIN
+    assert classify(dns.resolver.LifetimeTimeout(timeout=1.0, errors=[])) is Reason.TIMEOUT
+    assert classify(dns.exception.Timeout()) is Reason.TIMEOUT
+
+    class NXDOMAIN(Exception):  # the name alone is no longer enough
+        pass
+
+    assert isinstance(classify(NXDOMAIN("x")), UnknownReason)
 
 
 def test_unknown_errors_stay_visible() -> None:
     code = classify(ValueError("strange\nsecond line"))
+    assert isinstance(code, UnknownReason)
     assert code == "unknown: ValueError: strange" and is_known(code)
+
+
+def test_reason_strings_in_the_document_are_the_codes() -> None:
+    check = Check("t", "x", "s", "src", "open", TcpParams("203.0.113.1", 1))
+    unknown = UnknownReason.of(ValueError("odd"))
+    doc = Result.of(check, Status.ERROR, unknown).as_dict()
+    assert doc["reason"] == "unknown: ValueError: odd" and type(doc["reason"]) is str
+    doc = Result.of(check, Status.FAIL, Reason.ICMP_ADMIN_PROHIBITED).as_dict()
+    assert json.loads(json.dumps(doc))["reason"] == "icmp-admin-prohibited"
 
 
 def test_document_is_versioned_and_written_whole(tmp_path: Path) -> None:
     check = Check(
-        "tcp:x", "tcp", "203.0.113.1:443", "join", "002:371", "open", {"address": "203.0.113.1"}
+        "tcp:x", "203.0.113.1:443", "join", "002:371", "open", TcpParams("203.0.113.1", 443)
     )
-    res = Result.of(check, Status.FAIL, "timeout", "no answer", address="203.0.113.1")
-    doc = document.build(
-        "site",
-        "site.toml",
-        1_700_000_000.0,
-        1_700_000_002.5,
-        [res],
-        host={"hostname": "h", "addresses": [], "gateways": [], "resolvers": []},
-    )
+    res = Result.of(check, Status.FAIL, Reason.TIMEOUT, "no answer", address="203.0.113.1")
+    host = document.HostInfo("h", ("198.51.100.2/25 (eth0)",))
+    doc = document.build("site", "site.toml", 1_700_000_000.0, 1_700_000_002.5, [res], host)
     assert doc["schema"] == document.SCHEMA and doc["runtime_s"] == 2.5
     assert doc["started_at"] == "2023-11-14T22:13:20.000Z" and doc["summary"] == {"fail": 1}
+    assert doc["host"] == {
+        "hostname": "h",
+        "addresses": ["198.51.100.2/25 (eth0)"],
+        "gateways": [],
+        "resolvers": [],
+    }
     path = tmp_path / "out.json"
-    document.write(path, doc)
+    write_text(path, document.dumps(doc))
     assert json.loads(path.read_text())["results"][0]["reason"] == "timeout"
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temporary file left
 
 
-def test_host_info_reads_this_host() -> None:
-    info = document.host_info()
-    assert set(info) == {"hostname", "addresses", "gateways", "resolvers"}
-    for entry in info["addresses"]:
-        ipaddress.ip_interface(entry.split()[0])
-
-
 def test_pac_answer_leads_to_a_connect_check_at_the_proxy_it_chose() -> None:
-    from nhn_appliance.probe_cli import _pac_followups
-
     pac_check = Check(
         "pac:u",
-        "pac",
         "http://config.nhn.test/kunde.pac",
         "proxy",
         "002:530",
         "answers",
-        {"url": "http://config.nhn.test/kunde.pac"},
+        PacParams("http://config.nhn.test/kunde.pac"),
     )
     pac = Result.of(
         pac_check,
         Status.OK,
-        "answered",
+        Reason.ANSWERED,
         "",
         urls=[
             {
@@ -204,14 +264,17 @@ def test_pac_answer_leads_to_a_connect_check_at_the_proxy_it_chose() -> None:
     direct = Result.of(
         pac_check,
         Status.OK,
-        "answered",
+        Reason.ANSWERED,
         "",
         urls=[{"url": "http://intranet/", "answer": "DIRECT", "proxies": [{"type": "DIRECT"}]}],
     )
-    follow = _pac_followups([pac])
+    follow = followups([pac])
     assert len(follow) == 1 and follow[0].kind == "proxy"
-    assert follow[0].params == {
-        "proxy": "203.0.113.80:8080",
-        "connect_to": "www.helsenorge.test:443",
-    }
-    assert _pac_followups([direct]) == []
+    assert follow[0].params == ProxyParams("203.0.113.80:8080", "www.helsenorge.test:443")
+    assert followups([direct]) == []
+    assert followups([pac], kinds={"pac"}) == []  # --only without proxy: no second stage
+    assert followups([pac, *follow_results(follow)]) == []  # never the same check twice
+
+
+def follow_results(checks: list[Check]) -> list[Result]:
+    return [Result.of(c, Status.OK, Reason.OK) for c in checks]

@@ -21,8 +21,10 @@ import netns as nn
 import pytest
 
 from nhn_appliance.probes import proxy
+from nhn_appliance.probes.context import ProbeContext
 from nhn_appliance.probes.model import Check, Result, Status
-from nhn_appliance.probes.runner import ProbeContext
+from nhn_appliance.probes.params import PacParams, ProxyParams
+from nhn_appliance.probes.plan import check_from_pac
 
 RESOLVER = nn.RouterLab.HN_LINK4[1]  # dnsmasq, on hn's end of the router link
 OPEN, AUTH, DOWN, SILENT = "203.0.113.41", "203.0.113.42", "203.0.113.43", "203.0.113.44"
@@ -87,18 +89,12 @@ def _wait_tcp(ns: str, ip: str, port: int) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[nn.RouterLab]:
-    reason = nn.root_ok() or next(
-        (f"{tool} is not installed" for tool in ("tinyproxy", "dnsmasq") if not nn.have(tool)), None
-    )
-    if reason:
+    if reason := nn.lab_skip_reason("tinyproxy", "dnsmasq"):
         pytest.skip(reason)
     tmp = tmp_path_factory.mktemp("proxy")
-    with nn.RouterLab() as lab:
-        hn = lab.ns["hn"]
-        services = Services(hn)
-        dns = nn.DnsmasqServer(hn, RESOLVER, host_records=[f"sikker.proxy.nhn.test,{OPEN}"])
+    with nn.probe_lab(dns_records=[f"sikker.proxy.nhn.test,{OPEN}"]) as lab:
+        services = Services(lab.ns["hn"])
         try:
-            dns.start()
             auth = f"BasicAuth {USER} {PASSWORD}\n"
             for name, listen, extra in (("open", OPEN, ""), ("auth", AUTH, auth)):
                 conf = tmp / f"{name}.conf"
@@ -107,14 +103,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[nn.RouterLab]:
                 _wait_tcp(lab.ns["site"], listen, 8080)
             yield lab
         finally:
-            dns.stop()
             services.close()
 
 
 def _probe(lab: nn.RouterLab, timeout: float = 2.0, **params: object) -> tuple[Result, float]:
-    check = Check(
-        "proxy-1", "proxy", str(params.get("proxy")), "proxy", "test", "answered", dict(params)
-    )
+    typed = ProxyParams(**params)
+    check = Check("proxy-1", typed.proxy, "proxy", "test", "answered", typed)
     ctx = ProbeContext(timeout=timeout, resolvers=(RESOLVER,))
     start = time.monotonic()
     with nn.netns(lab.ns["site"]):
@@ -212,9 +206,8 @@ def test_right_credentials_open_the_tunnel_and_never_appear_in_the_result(
 
 
 def test_check_from_a_pac_result_probes_its_first_proxy(lab: nn.RouterLab) -> None:
-    pac_check = Check(
-        "pac-1", "pac", "http://config.nhn.test/kunde.pac", "proxy", "002:530", "answered"
-    )
+    url = "http://config.nhn.test/kunde.pac"
+    pac_check = Check("pac-1", url, "proxy", "002:530", "answered", PacParams(url))
     urls = [
         {"url": "http://intranet/", "proxies": [{"type": "DIRECT"}]},
         {
@@ -227,30 +220,32 @@ def test_check_from_a_pac_result_probes_its_first_proxy(lab: nn.RouterLab) -> No
         },
     ]
     pac_result = Result.of(pac_check, Status.OK, "answered", urls=urls)
-    check = proxy.check_from_pac(pac_result)
+    check = check_from_pac(pac_result)
     assert check is not None and check.kind == "proxy" and check.service == "proxy"
-    assert check.params == {"proxy": f"{OPEN}:8080", "connect_to": f"{TARGET}:7001"}
+    assert check.params == ProxyParams(f"{OPEN}:8080", f"{TARGET}:7001")
     with nn.netns(lab.ns["site"]):
         res = asyncio.run(proxy.run(check, ProbeContext(timeout=2.0)))
     assert (res.status, res.reason) == (Status.OK, "ok"), res.detail
-    assert proxy.check_from_pac(pac_result, url="http://intranet/") is None
-    other = proxy.check_from_pac(pac_result, connect_to="www.helsenorge.test:443")
-    assert other is not None and other.params["connect_to"] == "www.helsenorge.test:443"
+    assert check_from_pac(pac_result, url="http://intranet/") is None
+    other = check_from_pac(pac_result, connect_to="www.helsenorge.test:443")
+    assert other is not None and other.params.connect_to == "www.helsenorge.test:443"
 
 
 @pytest.mark.parametrize(
     "params",
     [
-        {"proxy": f"{OPEN}:8080"},  # no connect_to
-        {"proxy": f"{OPEN}:8080", "connect_to": "no-port.test"},
-        {"proxy": f"{OPEN}:8080", "connect_to": "a.test:443", "address": "not-an-ip"},
-        {"proxy": OPEN, "port": "x", "connect_to": "a.test:443"},
+        ProxyParams(f"{OPEN}:8080", ""),  # no connect_to
+        ProxyParams(f"{OPEN}:8080", "no-port.test"),
+        ProxyParams(f"{OPEN}:8080", "a.test:443", address="not-an-ip"),
+        ProxyParams(OPEN, "a.test:443", port=70000),
     ],
 )
-def test_bad_input_is_an_error_without_network(params: dict) -> None:
-    check = Check("p", "proxy", "x", "proxy", "test", "answered", params)
+def test_bad_input_is_an_error_without_network(params: ProxyParams) -> None:
+    check = Check("p", "x", "proxy", "test", "answered", params)
     res = asyncio.run(proxy.run(check, ProbeContext(timeout=1.0)))
     assert (res.status, res.reason) == (Status.ERROR, "bad-input") and not res.events
+    # a proxy without a usable port is named as it was given, never "host:None"
+    assert "None" not in res.evidence["proxy"]
 
 
 def test_split_hostport() -> None:

@@ -17,9 +17,10 @@ import threading
 import netns
 import pytest
 
+from nhn_appliance.probes.context import ProbeContext
 from nhn_appliance.probes.model import Check, Status
-from nhn_appliance.probes.netio import CANCEL
-from nhn_appliance.probes.runner import ProbeContext, run_one
+from nhn_appliance.probes.params import Params, PathParams, SniffParams, SynParams
+from nhn_appliance.probes.runner import run_one
 
 FAR, FAR6 = "203.0.113.10", "2001:db8:a::10"  # in hn
 GOOD, BAD = "203.0.113.211", "203.0.113.142"  # in inet; stand-ins for the payment hosts
@@ -40,32 +41,29 @@ table inet scapytest {
 
 @pytest.fixture(scope="module")
 def lab():
-    reason = netns.root_ok() or (None if netns.have("nft") else "nft is not installed")
-    if reason:
+    if reason := netns.lab_skip_reason("nft"):
         pytest.skip(reason)
     import scapy.layers.inet  # noqa: F401  (import once, outside the checks' time budget)
 
-    with netns.RouterLab() as lab:
-        netns.nft(lab.ns["rtr"], ROUTER_RULES)
-        listeners = []
-        with netns.netns(lab.ns["hn"]):
-            for family, addr in ((socket.AF_INET, FAR), (socket.AF_INET6, FAR6)):
-                s = socket.socket(family, socket.SOCK_STREAM)
-                s.bind((addr, 9000))
-                s.listen(16)
-                listeners.append(s)
-        try:
-            yield lab
-        finally:
-            for s in listeners:
-                s.close()
+    with netns.probe_lab(
+        nft_rules={"rtr": ROUTER_RULES}, listen=[(FAR, 9000), (FAR6, 9000)]
+    ) as lab:
+        yield lab
 
 
-def _run(lab, kind: str, params: dict, timeout: float = 1.0, where: str = "site"):
-    check = Check(
-        f"{kind}:test", kind, str(params.get("address", kind)), "test", "test", "ok", params
+def _check(params: Params) -> Check[Params]:
+    return Check(
+        f"{params.KIND}:test",
+        str(getattr(params, "address", params.KIND)),
+        "test",
+        "test",
+        "ok",
+        params,
     )
-    CANCEL.clear()  # a run_all cut short elsewhere in this process leaves it set
+
+
+def _run(lab, params: Params, timeout: float = 1.0, where: str = "site"):
+    check = _check(params)
     with netns.netns(lab.ns[where]):
         return asyncio.run(run_one(check, ProbeContext(timeout=timeout)))
 
@@ -82,7 +80,7 @@ def _run(lab, kind: str, params: dict, timeout: float = 1.0, where: str = "site"
     ],
 )
 def test_syn_classification(lab, address, port, status, reason) -> None:
-    result = _run(lab, "syn", {"address": address, "port": port}, timeout=0.5)
+    result = _run(lab, SynParams(address, port), timeout=0.5)
     assert (result.status, result.reason) == (status, reason), result
     assert result.evidence["source"] == (lab.SITE6 if ":" in address else lab.SITE4)
     assert 1024 <= result.evidence["sport"] < 65536
@@ -103,7 +101,7 @@ def test_syn_classification(lab, address, port, status, reason) -> None:
     ],
 )
 def test_path_shows_the_first_hop_and_reaches_the_destination(lab, address, params) -> None:
-    result = _run(lab, "path", {"address": address, "max_hops": 8, **params})
+    result = _run(lab, PathParams(address, max_hops=8, **params))
     ev = result.evidence
     assert (result.status, result.reason) == (Status.OK, "answered"), result
     lan = lab.LAN6 if ":" in address else lab.LAN4
@@ -119,7 +117,7 @@ def test_path_shows_the_first_hop_and_reaches_the_destination(lab, address, para
 
 def test_path_stops_at_an_unreachable(lab) -> None:
     # TTL 1 expires in the router before its forward filter; TTL 2 meets the reject
-    result = _run(lab, "path", {"address": "203.0.113.50"})
+    result = _run(lab, PathParams("203.0.113.50"))
     ev = result.evidence
     assert (result.status, result.reason) == (Status.OK, "ok"), result  # the first hop answered
     assert [(h["address"], h["kind"]) for h in ev["hops"]] == [
@@ -132,7 +130,7 @@ def test_path_stops_at_an_unreachable(lab) -> None:
 
 
 def test_path_rate_and_time_are_bounded(lab) -> None:
-    result = _run(lab, "path", {"address": "203.0.113.51", "max_hops": 8}, timeout=0.8)
+    result = _run(lab, PathParams("203.0.113.51", max_hops=8), timeout=0.8)
     ev = result.evidence
     assert (result.status, result.reason) == (Status.OK, "ok"), result  # the first hop answered
     assert ev["reached"] is False and ev["first_hop"] == lab.LAN4
@@ -169,13 +167,8 @@ def _sniff(lab, flows, seconds: float, timeout: float = 3.0):
     stop = threading.Event()
     thread = _talk(lab, flows, stop) if flows else None
     try:
-        return _run(
-            lab,
-            "sniff",
-            {"good": [GOOD], "bad": [BAD], "seconds": seconds, "iface": lab.if_lan},
-            timeout=timeout,
-            where="rtr",
-        )
+        params = SniffParams((GOOD,), (BAD,), "betalingsaksess", seconds, lab.if_lan)
+        return _run(lab, params, timeout=timeout, where="rtr")
     finally:
         stop.set()
         if thread:
@@ -224,16 +217,15 @@ def test_sniff_without_traffic_is_nothing_seen_within_the_check_timeout(lab) -> 
 
 
 @pytest.mark.parametrize(
-    "kind,params",
+    "params",
     [
-        ("syn", {"address": FAR, "port": 443}),
-        ("path", {"address": FAR}),
-        ("sniff", {"good": [GOOD], "bad": [BAD], "seconds": 1}),
+        SynParams(FAR, 443),
+        PathParams(FAR),
+        SniffParams((GOOD,), (BAD,), "betalingsaksess", seconds=1),
     ],
 )
-def test_without_root_each_is_skipped_with_the_fallback(monkeypatch, kind, params) -> None:
+def test_without_root_each_is_skipped_with_the_fallback(monkeypatch, params) -> None:
     monkeypatch.setattr("os.geteuid", lambda: 1000)
-    check = Check(f"{kind}:x", kind, "x", "test", "test", "ok", params)
-    result = asyncio.run(run_one(check, ProbeContext(timeout=0.5)))
+    result = asyncio.run(run_one(_check(params), ProbeContext(timeout=0.5)))
     assert (result.status, result.reason) == (Status.SKIPPED, "needs-root"), result
     assert "tcp probe" in result.detail and result.duration_s < 0.1

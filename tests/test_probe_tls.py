@@ -23,8 +23,9 @@ from pathlib import Path
 import netns as nn  # tests/ is on sys.path (pytest's default import mode)
 import pytest
 
+from nhn_appliance.probes.context import ProbeContext
 from nhn_appliance.probes.model import Check, Result, Status
-from nhn_appliance.probes.runner import ProbeContext
+from nhn_appliance.probes.params import TlsParams
 from nhn_appliance.probes.tls import describe_der, run
 
 TLS4, TLS6 = "203.0.113.40", "2001:db8:a::40"
@@ -137,9 +138,10 @@ class Server:
 
 @pytest.fixture(scope="module")
 def lab(certs: dict[str, Path]) -> Iterator[nn.RouterLab]:
-    if reason := nn.root_ok():
+    if reason := nn.lab_skip_reason():
         pytest.skip(reason)
-    with nn.RouterLab() as lab:
+    rules = {"hn": RULES} if nn.have("nft") else {}
+    with nn.probe_lab(nft_rules=rules) as lab:
         servers = []
         try:
             for port, label in ((443, "long"), (8443, "short")):
@@ -148,8 +150,6 @@ def lab(certs: dict[str, Path]) -> Iterator[nn.RouterLab]:
                 servers.append(Server(lab, TLS4, port, ctx))
             servers.append(Server(lab, TLS4, 8080, None, b"HTTP/1.0 400 Bad Request\r\n\r\n"))
             servers.append(Server(lab, TLS4, 8081, None, None))
-            if nn.have("nft"):
-                nn.nft(lab.ns["hn"], RULES)
             yield lab
         finally:
             for server in servers:
@@ -157,15 +157,8 @@ def lab(certs: dict[str, Path]) -> Iterator[nn.RouterLab]:
 
 
 def probe(lab: nn.RouterLab | None, timeout: float = 2.0, **params) -> Result:
-    check = Check(
-        "tls-t",
-        "tls",
-        f"{params.get('address')}:{params.get('port')}",
-        "test",
-        "test",
-        "verifies",
-        params,
-    )
+    typed = TlsParams(**params)
+    check = Check("tls-t", f"{typed.address}:{typed.port}", "test", "test", "verifies", typed)
     with nn.netns(lab.ns["site"]) if lab else contextlib.nullcontext():
         return asyncio.run(run(check, ProbeContext(timeout=timeout)))
 

@@ -19,8 +19,9 @@ from pathlib import Path
 import netns as nn  # tests/ is on sys.path (pytest's default import mode)
 import pytest
 
+from nhn_appliance.probes.context import ProbeContext
 from nhn_appliance.probes.model import Check, Result, Status
-from nhn_appliance.probes.runner import ProbeContext
+from nhn_appliance.probes.params import SipParams, StunParams
 from nhn_appliance.probes.udp import COOKIE, parse_sip, parse_stun, run
 
 STUN4, STUN6, SIP4, FAKE4 = "203.0.113.10", "2001:db8:a::10", "203.0.113.20", "203.0.113.30"
@@ -58,17 +59,14 @@ SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 """
 
 
+def _params(kind: str, **params) -> StunParams | SipParams:
+    return StunParams(**params) if kind == "stun" else SipParams(**params)
+
+
 def probe(lab: nn.RouterLab, kind: str, timeout: float = 1.0, **params) -> Result:
     """Run the prober from the site namespace, as the appliance would."""
-    check = Check(
-        f"{kind}-t",
-        kind,
-        f"{params['address']}:{params['port']}",
-        "test",
-        "test",
-        "answers",
-        params,
-    )
+    typed = _params(kind, **params)
+    check = Check(f"{kind}-t", f"{typed.address}:{typed.port}", "test", "test", "answers", typed)
     with nn.netns(lab.ns["site"]):
         return asyncio.run(run(check, ProbeContext(timeout=timeout)))
 
@@ -115,15 +113,11 @@ class UdpResponder:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[nn.RouterLab]:
-    if reason := nn.root_ok():
-        pytest.skip(reason)
-    for tool in ("turnserver", "sipp", "nft"):
-        if not nn.have(tool):
-            pytest.skip(f"{tool} is not installed (apt packages coturn, sip-tester, nftables)")
+    if reason := nn.lab_skip_reason("turnserver", "sipp", "nft"):
+        pytest.skip(f"{reason} (apt packages coturn, sip-tester, nftables)")
     tmp = tmp_path_factory.mktemp("udp-peers")
     (tmp / "options_uas.xml").write_text(SCENARIO, encoding="ascii")
-    with nn.RouterLab() as lab:
-        nn.nft(lab.ns["hn"], RULES)
+    with nn.probe_lab(nft_rules={"hn": RULES}) as lab:
         _start(
             lab,
             [
@@ -304,15 +298,15 @@ def test_parse_sip() -> None:
 
 
 @pytest.mark.parametrize(
-    "kind, params",
+    "params",
     [
-        ("stun", {"address": "stun.example", "port": 3478}),
-        ("stun", {"port": 3478}),
-        ("sip", {"address": "203.0.113.1", "port": 70000}),
-        ("sip", {"address": "203.0.113.1", "port": 5060, "transport": "sctp"}),
+        StunParams("stun.example", 3478),  # a name: the plan gives addresses
+        StunParams("203.0.113.1", 0),
+        SipParams("203.0.113.1", 70000),
+        SipParams("203.0.113.1", 5060, transport="sctp"),
     ],
 )
-def test_bad_input(kind: str, params: dict) -> None:
-    check = Check("x", kind, "x", "test", "test", "answers", params)
+def test_bad_input(params: StunParams | SipParams) -> None:
+    check = Check("x", "x", "test", "test", "answers", params)
     res = asyncio.run(run(check, ProbeContext(timeout=0.1)))
     assert (res.status, res.reason) == (Status.ERROR, "bad-input")

@@ -18,7 +18,7 @@ import netns
 import pytest
 
 RULES = Path(__file__).parent / "cases" / "resolve" / "rules"
-RESOLVER = "198.51.100.130"  # RouterLab's hn end of the hn link
+RESOLVER = netns.RouterLab.HN_LINK4[1]  # hn's end of the hn link: dnsmasq
 
 SITE = """
 [site]
@@ -36,22 +36,11 @@ resolvers = [{resolvers}]
 
 @pytest.fixture(scope="module")
 def lab():
-    reason = netns.root_ok() or (None if netns.have("dnsmasq") else "dnsmasq is not installed")
-    if reason:
+    if reason := netns.lab_skip_reason("dnsmasq"):
         pytest.skip(reason)
-    with netns.RouterLab() as lab:
-        server = netns.DnsmasqServer(
-            lab.ns["hn"],
-            RESOLVER,
-            host_records=[
-                "sikker.proxy.nhn.test,203.0.113.41,2001:db8:a::41",
-                "ntp.nhn.test,203.0.113.123",
-            ],
-        ).start()
-        try:
-            yield lab
-        finally:
-            server.stop()
+    records = ["sikker.proxy.nhn.test,203.0.113.41,2001:db8:a::41", "ntp.nhn.test,203.0.113.123"]
+    with netns.probe_lab(dns_records=records) as lab:
+        yield lab
 
 
 def _site(tmp_path: Path, resolvers: list[str]) -> Path:
