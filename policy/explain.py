@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from nhn_appliance.policy.addresses import format_ip, format_ports, format_span, parse_ip
+from nhn_appliance.policy.addresses import (
+    format_ip,
+    format_ports,
+    format_span,
+    parse_ip,
+    span_contains,
+)
 from nhn_appliance.policy.compile import rule_covers
 from nhn_appliance.policy.model import Action, Policy, Rule, Span, Uplink, Zone
 from nhn_appliance.policy.qos import classify
@@ -161,6 +167,16 @@ def _verdict(policy: Policy, flow: Flow) -> Verdict:
     elif not any(p.family == fam for p in policy.lan_prefixes):
         return Verdict(flow, Action.DROP, None, None, "", f"the site's LAN has no IPv{fam} prefix")
 
+    if span_contains(policy.lan_prefixes, fam, dst):
+        # every target passes traffic between LAN hosts before any profile or uplink rule
+        return Verdict(
+            flow,
+            Action.ACCEPT,
+            None,
+            None,
+            profile,
+            "within the LAN: the router passes traffic between LAN hosts",
+        )
     uplinks = [u for u in policy.uplinks if flow.uplink is None or u.zone == flow.uplink]
     if not uplinks:
         return Verdict(
