@@ -36,11 +36,13 @@ class Ctx:
         self.site_arg, self.rules_arg, self.pins_arg = site, rules, pins
         self._inputs: Inputs | None = None
 
-    def inputs(self) -> Inputs:
+    def inputs(self, writes_pins: bool = False) -> Inputs:
         from nhn_appliance.inputs import load_inputs
 
         if self._inputs is None:
-            self._inputs = load_inputs(self.site_arg, self.rules_arg, self.pins_arg)
+            self._inputs = load_inputs(
+                self.site_arg, self.rules_arg, self.pins_arg, pins_must_exist=not writes_pins
+            )
         return self._inputs
 
     def catalogue(self):
@@ -210,7 +212,7 @@ def resolve(obj: Ctx, resolvers: tuple[str, ...], port: int | None, timeout: flo
     from nhn_appliance.outputs import write_pins
     from nhn_appliance.probes.resolve import names_for, resolve_names
 
-    inputs = obj.inputs()
+    inputs = obj.inputs(writes_pins=True)
     names = names_for(inputs.catalogue, inputs.site)
     servers = list(resolvers) or list(inputs.site.resolvers)
     outcome = resolve_names(names, servers, port or inputs.site.dns_port, timeout)
@@ -332,8 +334,16 @@ def explain(
 @click.option(
     "--target",
     "-t",
+    "targets",
+    multiple=True,
     metavar="TARGET",
-    help="A target from --list-targets (default: the site's first [render] target).",
+    help="A target from --list-targets, repeatable (default: the site's first [render] target).",
+)
+@click.option(
+    "--all",
+    "all_targets",
+    is_flag=True,
+    help="Every target of the site's [render] targets (or of the --target options), into -o DIR.",
 )
 @click.option(
     "-O",
@@ -341,72 +351,75 @@ def explain(
     "options",
     multiple=True,
     metavar="KEY=VALUE",
-    help="A target option (see --list-targets), repeatable.",
+    help="A target option (see --list-targets), repeatable; over the site's [render.TARGET].",
 )
 @click.option(
     "-o",
     "--output",
-    metavar="FILE",
-    help="Write to FILE instead of stdout (iptables: FILE gets IPv4, FILE with .v6 IPv6).",
+    metavar="FILE|DIR",
+    help="Write to FILE (iptables: FILE gets IPv4, FILE with .v6 IPv6), or one file per "
+    "output into the folder DIR.",
+)
+@click.option(
+    "--allow-unpinned",
+    is_flag=True,
+    help="Render even though names the site needs are not pinned (their openings are left out).",
 )
 @click.option("--list-targets", is_flag=True, help="List the targets and what each covers.")
 @click.pass_obj
 def render(
-    obj: Ctx, target: str | None, options: tuple[str, ...], output: str | None, list_targets: bool
+    obj: Ctx,
+    targets: tuple[str, ...],
+    all_targets: bool,
+    options: tuple[str, ...],
+    output: str | None,
+    allow_unpinned: bool,
+    list_targets: bool,
 ) -> None:
     """Render the site's firewall configuration.
 
-    Several files (iptables per family, windows per use) go to FILE and
-    files named after it; without -o they are printed one after another.
+    With outbound blocked, names the site's services need must be pinned
+    first (nhn-appliance resolve): otherwise render exits 1 naming them,
+    unless --allow-unpinned. A target that writes several files (iptables per
+    family, windows per use) needs -o; --all writes every target into -o DIR,
+    all files or none.
 
     \b
     Examples:
       nhn-appliance render --target nftables -o nhn.nft && nft -c -f nhn.nft
       nhn-appliance render --target iptables -o rules.v4   (also writes rules.v6)
+      nhn-appliance render --all -o /etc/nhn-appliance/
       nhn-appliance render --list-targets
     """
-    from nhn_appliance.render import RENDERERS, get_renderer
+    from nhn_appliance import render_cli
 
     if list_targets:
-        for name, (_, text) in RENDERERS.items():
-            click.echo(f"{name:<10} {text}")
-            r = get_renderer(name)
-            for key, help_text in r.options.items():
-                click.echo(f"{'':<10}   option {key}: {help_text}")
-            for limit in r.limits:
-                click.echo(f"{'':<10}   cannot: {limit}")
+        render_cli.list_targets()
         return
-    from nhn_appliance.outputs import template_cache
+    from nhn_appliance.outputs import template_cache, write_all
+    from nhn_appliance.render import get_renderer
     from nhn_appliance.render.templating import use_bytecode_cache
 
     use_bytecode_cache(template_cache())
     inputs = obj.inputs()
-    target = target or inputs.site.targets[0]
-    renderer = get_renderer(target)
-    opts = {}
-    for item in options:
-        key, sep, value = item.partition("=")
-        if not sep or key not in renderer.options:
-            known = ", ".join(renderer.options) or "none"
-            raise click.BadParameter(
-                f"{item!r}: target {target} takes options {known} (KEY=VALUE)",
-                param_hint="-O/--option",
-            )
-        opts[key] = value
-    compiled = inputs.policy()
-    artifacts = renderer.render(compiled, opts)
-    _warn(compiled.warnings)
-    if output is None:
-        for art in artifacts:
-            if len(artifacts) > 1:
-                click.echo(f"# ==== {art.name} ====")
-            click.echo(art.text, nl=False)
+    chosen = list(dict.fromkeys(targets)) or (
+        list(inputs.site.targets) if all_targets else [inputs.site.targets[0]]
+    )
+    for target in chosen:
+        get_renderer(target)  # an unknown target is a usage error before anything else
+    opts = render_cli.parse_options(options, chosen)
+    refusal = render_cli.unpinned_refusal(inputs, allow_unpinned)
+    if refusal:
+        click.echo(f"error: {refusal}", err=True)
+        sys.exit(1)
+    rendered = render_cli.render_all(inputs, chosen, opts)
+    _warn(inputs.policy().warnings)
+    plan = render_cli.output_plan(rendered, output, several_targets=all_targets or len(chosen) > 1)
+    if plan is None:
+        click.echo(rendered[0][1].text, nl=False)
         return
-    from nhn_appliance.outputs import output_paths, write_all
-
-    paths = output_paths(output, artifacts)
-    write_all(list(zip(paths, (a.text for a in artifacts), strict=True)))
-    for path in paths:
+    write_all(plan)
+    for path, _ in plan:
         click.echo(f"wrote {path}", err=True)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import INVALID, UNIT
+from conftest import CASES, INVALID, REPO, UNIT
 
 from nhn_appliance.cli import cli
 from nhn_appliance.policy.catalogue import load_catalogue
@@ -308,25 +308,46 @@ def test_site_targets_and_renderer_registry_agree() -> None:
 
 
 def test_render_to_stdout_uses_the_sites_first_target(run_main) -> None:
-    code, out, err = run_main("render")
+    code, out, err = run_main("render", "--allow-unpinned")
     assert code == 0
     assert out.startswith("#!/usr/sbin/nft -f")
     assert "table inet nhn_appliance {" in out
     assert "name(s) not pinned, their rules are left out" in err
 
 
-def test_render_iptables_to_stdout_shows_both_files(run_main) -> None:
-    code, out, _ = run_main("render", "-t", "iptables")
-    assert code == 0
-    assert "# ==== rules.v4 ====" in out and "# ==== rules.v6 ====" in out
-    # IPv4: filter and mangle (QoS) tables; IPv6: filter only, as the default
-    # site's LAN block has no IPv6 opening to mark
-    assert out.count("COMMIT") == 3 and out.count("*mangle") == 1
+def test_render_refuses_unpinned_names_while_outbound_is_blocked(run_main) -> None:
+    code, out, err = run_main("render", "-t", "nftables")
+    assert code == 1 and out == ""
+    assert "sikker.proxy.nhn.no" in err and "ntp.nhn.no" in err
+    assert "nhn-appliance resolve" in err and "--allow-unpinned" in err
+
+
+def test_render_with_every_name_pinned_needs_no_allow(run_main, tmp_path: Path) -> None:
+    doc = json.loads((CASES / "pins" / "default.pins.json").read_text())
+    some = next(iter(doc["names"].values()))
+    for name in ("helseid-sts.nhn.no", "idporten.difi.no", "oidc.difi.no"):
+        doc["names"][name] = {**some, "addresses": ["203.0.113.80"]}
+    pins = tmp_path / "all.pins.json"
+    pins.write_text(json.dumps(doc))
+    code, out, err = run_main("--pins", str(pins), "render", "-t", "nftables")
+    assert code == 0 and "table inet nhn_appliance {" in out
+    assert "not pinned" not in err
+
+
+def test_an_explicit_pins_file_that_does_not_exist_exits_2(run_main, tmp_path: Path) -> None:
+    code, _, err = run_main("--pins", str(tmp_path / "typo.json"), "render", "-t", "nftables")
+    assert code == 2 and "typo.json: file not found (given with --pins)" in err
+
+
+def test_render_of_several_files_to_stdout_exits_2(run_main) -> None:
+    code, out, err = run_main("render", "-t", "iptables", "--allow-unpinned")
+    assert code == 2 and out == ""
+    assert "writes 2 files (rules.v4, rules.v6)" in err
 
 
 def test_render_nftables_to_a_file(run_main, tmp_path: Path) -> None:
     target = tmp_path / "nhn.nft"
-    code, out, err = run_main("render", "-t", "nftables", "-o", str(target))
+    code, out, err = run_main("render", "-t", "nftables", "-o", str(target), "--allow-unpinned")
     assert code == 0
     assert out == ""
     assert f"wrote {target}" in err
@@ -338,7 +359,9 @@ def test_render_nftables_to_a_file(run_main, tmp_path: Path) -> None:
 def test_render_iptables_writes_v4_and_v6(run_main, tmp_path: Path) -> None:
     out_dir = tmp_path / "iptables"
     out_dir.mkdir()
-    code, _, err = run_main("render", "-t", "iptables", "-o", str(out_dir / "rules.v4"))
+    code, _, err = run_main(
+        "render", "-t", "iptables", "-o", str(out_dir / "rules.v4"), "--allow-unpinned"
+    )
     assert code == 0
     assert sorted(p.name for p in out_dir.iterdir()) == ["rules.v4", "rules.v6"]
     v4 = (out_dir / "rules.v4").read_text()
@@ -354,19 +377,56 @@ def test_render_into_a_missing_folder_exits_2_and_writes_nothing(
     run_main, tmp_path: Path, target: str
 ) -> None:
     before = sorted(tmp_path.rglob("*"))
-    code, out, err = run_main("render", "-t", target, "-o", str(tmp_path / "missing" / "rules.v4"))
+    missing = str(tmp_path / "missing" / "rules.v4")
+    code, out, err = run_main("render", "-t", target, "-o", missing, "--allow-unpinned")
     assert code == 2
     assert out == ""
     assert f"error: folder {tmp_path / 'missing'} does not exist" in err
     assert sorted(tmp_path.rglob("*")) == before
 
 
-def test_render_onto_a_directory_exits_2(run_main, tmp_path: Path) -> None:
+def test_render_into_a_directory_writes_one_file_per_output(run_main, tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
-    code, _, err = run_main("render", "-t", "nftables", "-o", str(tmp_path / "out"))
-    assert code == 2
-    assert "is a directory" in err
-    assert list((tmp_path / "out").iterdir()) == []
+    code, _, err = run_main(
+        "render", "-t", "windows", "-o", str(tmp_path / "out"), "--allow-unpinned"
+    )
+    assert code == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "windows-fjernhjelp-leverandor.ps1",
+        "windows-site-pc.ps1",
+        "windows-videoutstyr.ps1",
+    ]
+
+
+def test_render_all_writes_every_target_of_the_site_into_a_folder(run_main, tmp_path) -> None:
+    site = tmp_path / "site.toml"
+    text = (REPO / "appliance.toml").read_text()
+    site.write_text(
+        text.replace(
+            'targets = ["nftables", "iptables"]', 'targets = ["nftables", "iptables", "windows"]'
+        )
+    )
+    code, _, err = run_main(
+        "--site", str(site), "render", "--all", "-o", str(tmp_path), "--allow-unpinned"
+    )
+    assert code == 0, err
+    names = sorted(p.name for p in tmp_path.iterdir() if p.name != "site.toml")
+    assert names == [
+        "iptables-rules.v4",
+        "iptables-rules.v6",
+        "nftables.nft",
+        "windows-fjernhjelp-leverandor.ps1",
+        "windows-site-pc.ps1",
+        "windows-videoutstyr.ps1",
+    ]
+
+
+def test_render_all_without_a_folder_exits_2_and_writes_nothing(run_main, tmp_path) -> None:
+    code, out, err = run_main("render", "--all", "--allow-unpinned")
+    assert code == 2 and out == ""
+    assert "give -o DIR" in err
+    code, _, err = run_main("render", "--all", "-o", str(tmp_path / "no"), "--allow-unpinned")
+    assert code == 2 and "is not one" in err
 
 
 def test_render_unknown_target_exits_2(run_main) -> None:
