@@ -135,7 +135,9 @@ class CiscoIosRenderer:
     )
 
     def render(self, policy: Policy, options: Mapping[str, str] | None = None) -> list[Artifact]:
-        ifmap = interface_map(policy, options or {}, IOS_IFACE_RE, "GigabitEthernet0/1")
+        ifmap = interface_map(
+            policy, options or {}, IOS_IFACE_RE, "GigabitEthernet0/0/1", "cisco-ios"
+        )
         groups = Groups()
         lan4 = tuple(p for p in policy.lan_prefixes if p.family == 4)
         src4 = (

@@ -40,37 +40,48 @@ def interface_map(
     options: Mapping[str, str],
     valid: re.Pattern,
     example: str,
+    target: str,
     one_lan: bool = False,
 ) -> dict[str, str]:
-    """Site interface -> the device's name, from ``-O helsenett=..``, ``internett=..``, ``lan=a,b``.
+    """Site interface -> the device's name, from the site's ``[render.TARGET]``
+    ``helsenett``, ``internett`` and ``lan`` (``-O`` on top).
 
-    With ``one_lan``, a single LAN name stands for every LAN interface of the
-    site (a bridge).
+    A router refuses the site's Linux names, so every name must be given; a
+    missing one is an error naming the key. With ``one_lan``, a single LAN
+    name stands for every LAN interface of the site (a bridge).
     """
-    names = {i: i for i in policy.lan_interfaces} | {
-        u.interface: u.interface for u in policy.uplinks
-    }
-    for key, value in options.items():
+    for key in options:
         if key not in ("lan", "helsenett", "internett"):
             raise UsageError(f"unknown option {key!r}: this target takes lan, helsenett, internett")
+    needed = ["lan"] + [u.zone.value for u in policy.uplinks]
+    missing = [k for k in needed if not options.get(k)]
+    if missing:
+        keys = ", ".join(missing)
+        raise UsageError(
+            f"{target} needs the device's interface names, which the site's Linux names are not: "
+            f"give {keys} under [render.{target}] in the site file (or -O KEY=NAME), "
+            f'e.g. {missing[0]} = "{example}"'
+        )
+    names: dict[str, str] = {}
+    for key, value in options.items():
         given = [v.strip() for v in value.split(",")] if key == "lan" else [value.strip()]
         if not all(valid.match(v) for v in given):
             raise UsageError(
-                f"-O {key}={value!r} is not an interface name of this target (e.g. {example})"
+                f"{key} = {value!r} is not an interface name of {target} (e.g. {example})"
             )
         if key == "lan":
             if one_lan and len(given) == 1:  # e.g. one bridge for every LAN interface
                 given = given * len(policy.lan_interfaces)
             if len(given) != len(policy.lan_interfaces):
                 raise UsageError(
-                    f"-O lan: the site has {len(policy.lan_interfaces)} LAN interface(s) "
+                    f"lan: the site has {len(policy.lan_interfaces)} LAN interface(s) "
                     f"({', '.join(policy.lan_interfaces)}); name as many, comma-separated"
                 )
             names.update(zip(policy.lan_interfaces, given, strict=True))
             continue
         up = next((u for u in policy.uplinks if u.zone.value == key), None)
         if up is None:
-            raise UsageError(f"-O {key}: the site has no {key} uplink")
+            raise UsageError(f"{key}: the site has no {key} uplink")
         names[up.interface] = given[0]
     return names
 

@@ -226,7 +226,9 @@ class JunosRenderer:
     def _units(policy: Policy, options: Mapping[str, str]) -> dict[str, str]:
         """Site interface -> "IFD unit N" (unit 0 unless the name ends in .N)."""
         out = {}
-        for site_name, name in interface_map(policy, options, JUNOS_IFACE_RE, "ge-0/0/1.0").items():
+        for site_name, name in interface_map(
+            policy, options, JUNOS_IFACE_RE, "ge-0/0/1.0", "junos"
+        ).items():
             ifd, dot, unit = name.rpartition(".")
             out[site_name] = f"{ifd} unit {unit}" if dot and unit.isdigit() else f"{name} unit 0"
         return out

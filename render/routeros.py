@@ -274,7 +274,7 @@ class RouterOSRenderer:
 
     @staticmethod
     def _interfaces(policy: Policy, opts: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-        names = interface_map(policy, opts, IFACE_RE, "ether1", one_lan=True)
+        names = interface_map(policy, opts, IFACE_RE, "ether1", "routeros", one_lan=True)
         lan = list(dict.fromkeys(names[i] for i in policy.lan_interfaces))
         return lan, {u.interface: names[u.interface] for u in policy.uplinks}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jinja2
 
+from nhn_appliance.render.common import provenance, route_lines
 from nhn_appliance.render.escape import comment
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -41,6 +42,8 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["comment"] = comment
+    env.globals["provenance"] = provenance
+    env.globals["route_lines"] = route_lines
     return env
 
 
