@@ -49,9 +49,15 @@ def test_every_target_with_options_has_default_site_options() -> None:
 
 # -- determinism, across processes ---------------------------------------------------
 def _render_in_a_process(tmp_path: Path, target: str, seed: str, options: dict[str, str]) -> str:
-    """The pinned default site rendered by the command line in a fresh interpreter."""
+    """The pinned default site rendered by the command line in a fresh interpreter,
+    into a folder (a target may write several files); their texts in name order."""
+    out = tmp_path / f"out-{seed}"
+    out.mkdir(exist_ok=True)
+    for old in out.iterdir():
+        old.unlink()
     argv = [sys.executable, "-m", "nhn_appliance.cli", "--site", str(REPO / "appliance.toml")]
     argv += ["--rules", str(REPO / "rules"), "--pins", str(PINS), "render", "-t", target]
+    argv += ["--allow-unpinned", "-o", str(out)]
     for key, value in options.items():
         argv += ["-O", f"{key}={value}"]
     env = {k: v for k, v in os.environ.items() if k not in CLI_ENV} | {"PYTHONHASHSEED": seed}
@@ -59,8 +65,9 @@ def _render_in_a_process(tmp_path: Path, target: str, seed: str, options: dict[s
         argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip()
-    return proc.stdout
+    texts = [f"== {p.name}\n{p.read_text()}" for p in sorted(out.iterdir())]
+    assert texts and all(t.strip() for t in texts)
+    return "".join(texts)
 
 
 @pytest.mark.parametrize("target", sorted(RENDERERS))
