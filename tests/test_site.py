@@ -69,7 +69,7 @@ def test_default_site_loads(catalogue) -> None:
     }
     assert site.resolvers == ("192.168.10.1",)
     assert site.targets == ("nftables", "iptables")
-    assert site.probe["ntp_servers"] == ["ntp.nhn.no"]
+    assert site.probe.ntp_servers == ("ntp.nhn.no",)
 
 
 def test_minimal_site_takes_the_defaults(tmp_path: Path, catalogue) -> None:
@@ -81,7 +81,7 @@ def test_minimal_site_takes_the_defaults(tmp_path: Path, catalogue) -> None:
     assert site.hosts == () and site.resolvers == () and site.qos == {}
     assert site.dns_port == 53 and site.pin_max_age_days == 30
     assert site.targets == ("nftables",)
-    assert site.probe["timeout"] == 3.0
+    assert site.probe.timeout == 3.0
 
 
 def test_star_selects_every_service_in_catalogue_order(tmp_path: Path, catalogue) -> None:
