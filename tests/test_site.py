@@ -62,7 +62,11 @@ def test_default_site_loads(catalogue) -> None:
         parse_address("192.168.10.0/24"),
         parse_address("2001:db8:10::/64"),
     )
-    assert site.uplinks == (Uplink(Zone.HELSENETT, "wan-hn"), Uplink(Zone.INTERNETT, "wan-inet"))
+    assert site.uplinks == (
+        Uplink(Zone.HELSENETT, "wan-hn", rate_mbit=50),
+        Uplink(Zone.INTERNETT, "wan-inet", rate_mbit=100),
+    )
+    assert site.render_options["cisco-ios"]["helsenett"] == "GigabitEthernet0/0/1"
     assert {(h.name, h.profile) for h in site.hosts} == {
         ("leverandor-pc", "fjernhjelp-leverandor"),
         ("videorom", "videoutstyr"),
