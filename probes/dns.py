@@ -11,11 +11,12 @@ import time
 from typing import Any
 
 from nhn_appliance.probes.context import ProbeContext, in_thread
-from nhn_appliance.probes.failures import AnyReason, Reason, UnknownReason, classify
+from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
 from nhn_appliance.probes.names import answers
 from nhn_appliance.probes.netio import open_socket, read_icmp_error
 from nhn_appliance.probes.params import DnsParams
+from nhn_appliance.probes.reasons import AnyReason, Reason, UnknownReason
 
 
 def exchange(query: Any, server: str, port: int, timeout: float) -> Any:

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from nhn_appliance.probes.failures import AnyReason
 from nhn_appliance.probes.params import Params
+from nhn_appliance.probes.reasons import AnyReason
 
 P = TypeVar("P", bound=Params, covariant=True)
 

@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from nhn_appliance.probes.failures import Reason
+from nhn_appliance.probes.reasons import Reason
 
 IP_RECVERR = 11
 IPV6_RECVERR = 25

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from nhn_appliance.probes.context import ProbeContext, in_thread
-from nhn_appliance.probes.failures import Reason, classify
+from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Result, Status
 from nhn_appliance.probes.names import first_address
 from nhn_appliance.probes.params import NtpParams
+from nhn_appliance.probes.reasons import Reason
 
 
 def _query(server: str, port: int, timeout: float) -> Any:

@@ -16,11 +16,12 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from nhn_appliance.probes.context import ProbeContext, Resolver, in_thread
-from nhn_appliance.probes.failures import AnyReason, Reason, classify
+from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
 from nhn_appliance.probes.names import is_ip, resolver_for
 from nhn_appliance.probes.pac_engine import evaluate
 from nhn_appliance.probes.params import PacParams
+from nhn_appliance.probes.reasons import AnyReason, Reason
 
 MAX_PAC_BYTES = 1 << 20
 MAX_REDIRECTS = 3

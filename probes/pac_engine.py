@@ -20,8 +20,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from nhn_appliance.probes.context import CancelToken, Resolver
-from nhn_appliance.probes.failures import Reason, classify
+from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.names import is_ip
+from nhn_appliance.probes.reasons import Reason
 
 TIME_LIMIT = 1.0  #: seconds of CPU time per call into the PAC code (less when the check
 #: has less time left); QuickJS measures clock(), the process's CPU time

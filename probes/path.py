@@ -18,11 +18,11 @@ import time
 from typing import Any
 
 from nhn_appliance.probes.context import SLICE, CancelToken, ProbeContext, in_thread
-from nhn_appliance.probes.failures import Reason
 from nhn_appliance.probes.model import Check, Event, Result, Status
 from nhn_appliance.probes.netio import family_of
 from nhn_appliance.probes.params import PathParams
 from nhn_appliance.probes.raw import icmp_of, local_source, needs_root, raw_socket, scapy_here
+from nhn_appliance.probes.reasons import Reason
 
 RATE = 20.0  # packets a second, at most
 LINGER = 0.3  # seconds to wait for earlier hops once the end is known

@@ -19,10 +19,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from nhn_appliance.probes.context import ProbeContext, in_thread
-from nhn_appliance.probes.failures import AnyReason, Reason, classify
+from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
 from nhn_appliance.probes.names import is_ip, resolver_for
 from nhn_appliance.probes.params import ProxyParams
+from nhn_appliance.probes.reasons import AnyReason, Reason
 
 DEFAULT_PORT = 8080
 MAX_HEAD = 16384  #: bytes of status line plus headers read at most

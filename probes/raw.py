@@ -15,10 +15,10 @@ import threading
 import time
 from typing import Any
 
-from nhn_appliance.probes.failures import Reason
 from nhn_appliance.probes.model import Check, Result, Status
 from nhn_appliance.probes.netio import IcmpError, family_of
 from nhn_appliance.probes.params import Params
+from nhn_appliance.probes.reasons import Reason
 
 FALLBACK = (
     "the tcp probe (kind tcp, a plain connect) needs no root and tells open, refused "

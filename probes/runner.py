@@ -26,9 +26,10 @@ from typing import Any
 
 from nhn_appliance.policy.model import PROBE_CONCURRENCY, PROBE_DEADLINE_S
 from nhn_appliance.probes.context import SLICE, CancelToken, ProbeContext
-from nhn_appliance.probes.failures import Reason, classify
+from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Result, Status
 from nhn_appliance.probes.params import NoteParams, Params
+from nhn_appliance.probes.reasons import Reason
 
 #: probe kind -> module with ``async def run(check, ctx) -> Result``; imported on first use
 PROBERS: dict[str, str] = {

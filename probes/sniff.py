@@ -20,10 +20,10 @@ import time
 from typing import Any
 
 from nhn_appliance.probes.context import SLICE, CancelToken, ProbeContext, in_thread
-from nhn_appliance.probes.failures import Reason
 from nhn_appliance.probes.model import Check, Result, Status
 from nhn_appliance.probes.params import SniffParams
 from nhn_appliance.probes.raw import needs_root, scapy_here
+from nhn_appliance.probes.reasons import Reason
 
 MAX_PACKETS = 10_000  # the capture stops after this many
 MAX_PAIRS = 256  # (host, peer) pairs kept

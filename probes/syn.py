@@ -16,11 +16,11 @@ import time
 from typing import Any
 
 from nhn_appliance.probes.context import ProbeContext, in_thread
-from nhn_appliance.probes.failures import AnyReason, Reason, say
 from nhn_appliance.probes.model import Check, Event, Result, Status
 from nhn_appliance.probes.netio import family_of
 from nhn_appliance.probes.params import SynParams
 from nhn_appliance.probes.raw import icmp_of, local_source, needs_root, raw_socket, scapy_here
+from nhn_appliance.probes.reasons import AnyReason, Reason, say
 
 
 def syn(address: str, port: int, timeout: float) -> tuple[AnyReason, dict[str, Any], list[Event]]:

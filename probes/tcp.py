@@ -15,10 +15,11 @@ import time
 from typing import Any
 
 from nhn_appliance.probes.context import SLICE, CancelToken, ProbeContext, in_thread
-from nhn_appliance.probes.failures import AnyReason, Reason, classify, say
+from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
 from nhn_appliance.probes.netio import open_socket, read_icmp_error
 from nhn_appliance.probes.params import TcpParams
+from nhn_appliance.probes.reasons import AnyReason, Reason, say
 
 
 def _errno_reason(err: int) -> AnyReason:

@@ -19,10 +19,11 @@ import time
 from typing import Any
 
 from nhn_appliance.probes.context import ProbeContext
-from nhn_appliance.probes.failures import AnyReason, Reason, classify
+from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
 from nhn_appliance.probes.netio import open_socket, read_icmp_error
 from nhn_appliance.probes.params import Params, SipParams, StunParams
+from nhn_appliance.probes.reasons import AnyReason, Reason
 
 COOKIE = 0x2112A442
 TRANSMISSIONS = 3  # the first send and at most two retransmissions

@@ -11,6 +11,8 @@ as much as one at the top.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -185,3 +187,30 @@ def test_the_checks_can_fail() -> None:
         "replace",
         "replace",
     ]
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "nhn_appliance.policy.compile",
+        "nhn_appliance.policy.explain",
+        "nhn_appliance.render.nftables",
+        "nhn_appliance.render.windows",
+        "nhn_appliance.report.model",
+        "nhn_appliance.report.html",
+        "nhn_appliance.probes.model",
+    ],
+)
+def test_importing_a_pure_module_loads_no_network_or_process_module(module: str) -> None:
+    """What the AST cannot see: an import two modules away. Checked in a fresh
+    interpreter, so nothing this test process imported counts."""
+    code = (
+        f"import sys, {module}\n"
+        "names = ('socket', 'ssl', 'subprocess', 'asyncio', 'click')\n"
+        "bad = [m for m in names if m in sys.modules]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "", f"{module} loads {out.stdout.strip()}"

@@ -18,7 +18,7 @@ from nhn_appliance.inputs import load_inputs
 from nhn_appliance.outputs import write_text
 from nhn_appliance.policy.addresses import parse_ip
 from nhn_appliance.probes import document
-from nhn_appliance.probes.failures import REASONS, Reason, UnknownReason, classify, is_known
+from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Result, Status
 from nhn_appliance.probes.params import (
     DnsParams,
@@ -31,6 +31,7 @@ from nhn_appliance.probes.params import (
     TlsParams,
 )
 from nhn_appliance.probes.plan import followups, plan
+from nhn_appliance.probes.reasons import REASONS, Reason, UnknownReason, is_known
 
 REPO = Path(__file__).parent.parent
 
