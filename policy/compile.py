@@ -206,16 +206,31 @@ def compile_policy(
 
 
 def _routes(site: Site, rules: list[Rule]) -> dict[Zone, tuple[Span, ...]]:
-    """On a site with several uplinks: what must leave by each uplink (the
-    destinations of rules bound to that uplink alone)."""
+    """On a site with several uplinks: what must leave by each uplink. A
+    destination that rules bind to one uplink only must be routed that way; one
+    that other uplinks may carry too (83.118.128.0/28 on both lines), and
+    "any address" openings (DNS of the vendor profile), follow the routing the
+    site has."""
     if len(site.uplinks) < 2:
         return {}
-    out: dict[Zone, tuple[Span, ...]] = {}
+    per: dict[Zone, tuple[Span, ...]] = {}
     for up in site.uplinks:
-        spans = merge_spans(s for r in rules if r.interfaces == (up.interface,) for s in r.dst)
-        if spans:
-            out[up.zone] = spans
+        per[up.zone] = merge_spans(
+            s for r in rules if r.interfaces == (up.interface,) and not _anywhere(r) for s in r.dst
+        )
+    out: dict[Zone, tuple[Span, ...]] = {}
+    for zone, spans in per.items():
+        others = [s for z, o in per.items() if z != zone for s in o]
+        mine = subtract_spans(spans, others)
+        if mine:
+            out[zone] = mine
     return out
+
+
+def _anywhere(rule: Rule) -> bool:
+    """A rule to (nearly) every address of its family: the whole family but the LAN."""
+    size = 1 << (32 if rule.family == 4 else 128)
+    return sum(s.last - s.first + 1 for s in rule.dst) > size // 2
 
 
 def _zone_interfaces(site: Site) -> dict[Zone, tuple[str, ...]]:

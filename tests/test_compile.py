@@ -10,6 +10,7 @@ alpha and beta, profile kiosk) with the sites beside it:
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from conftest import UNIT
 from nhn_appliance.policy.addresses import parse_address, subtract_spans
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.compile import compile_policy, rule_covers
+from nhn_appliance.policy.explain import Flow, explain
 from nhn_appliance.policy.model import Action, Pin, PortRange, Proto, Zone
 from nhn_appliance.policy.site import load_site, packaged_site
 
@@ -380,3 +382,89 @@ def test_rule_covers(dual) -> None:
     inside = parse_address("10.9.1.1").first
     assert rule_covers(anyr, "wan-hn", 4, "icmp", inside, None)
     assert rule_covers(anyr, "wan-hn", 4, "tcp", inside, 1)
+
+
+def _default_site_with(tmp_path: Path, extra: str, old: str = "", new: str = "") -> Path:
+    text = packaged_site().read_text()
+    if old:
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "site.toml"
+    path.write_text(text + extra)
+    return path
+
+
+OPENING = """
+[[opening]]
+id = "journal"
+title = "Journal system vendor"
+zone = "internett"
+addresses = ["203.0.113.10", "2001:db8:99::10"]
+protocol = "tcp"
+ports = [443, 8443]
+qos = "forretningskritisk"
+source = "agreement with the vendor"
+"""
+
+
+def test_a_site_opening_compiles_like_a_catalogue_endpoint(tmp_path: Path) -> None:
+    real = load_catalogue()
+    site = load_site(_default_site_with(tmp_path, OPENING), "site.toml", real)
+    policy = compile_policy(real, site)
+    rules = rules_of(policy, "site/journal")
+    assert {(r.family, r.interfaces, r.proto, r.qos, r.source) for r in rules} == {
+        (4, ("wan-inet",), Proto.TCP, "forretningskritisk", "agreement with the vendor"),
+        (6, ("wan-inet",), Proto.TCP, "forretningskritisk", "agreement with the vendor"),
+    }
+    verdict = explain(policy, Flow.parse("tcp", "203.0.113.10", 8443))
+    assert verdict.verdict == Action.ACCEPT and verdict.rule and verdict.rule.id == "site/journal"
+    assert verdict.qos == "forretningskritisk"
+
+
+def test_routes_list_what_each_uplink_must_carry_on_a_dual_site() -> None:
+    real = load_catalogue()
+    policy = compile_policy(real, load_site(packaged_site(), "appliance.toml", real))
+    routes = policy.routes
+    assert set(routes) == {Zone.HELSENETT, Zone.INTERNETT}
+    assert parse_address("10.145.128.0/17") in routes[Zone.HELSENETT]
+    assert parse_address("91.186.66.22") in routes[Zone.INTERNETT]
+    # what both lines may carry (83.118.128.0/28, 002:379-393 read either way) and
+    # "any address" (the vendor profile's DNS) follow the site's own routing
+    for spans in routes.values():
+        assert subtract_spans([parse_address("83.118.128.0/28")], spans) != ()
+        assert all(s.last - s.first < 1 << 24 for s in spans if s.family == 4)
+
+
+def test_a_single_uplink_site_needs_no_routes() -> None:
+    catalogue = load_catalogue(UNIT / "catalogue")
+    site = load_site(UNIT / "site_helsenett.toml", "h.toml", catalogue)
+    assert compile_policy(catalogue, site).routes == {}
+
+
+def test_host_marking_is_reset_unless_the_site_keeps_it(tmp_path: Path) -> None:
+    real = load_catalogue()
+    plain = compile_policy(real, load_site(packaged_site(), "appliance.toml", real))
+    assert plain.keep_host_marking is False
+    kept = load_site(_default_site_with(tmp_path, "\n[qos]\nkeep_host_marking = true\n"), "s", real)
+    assert compile_policy(real, kept).keep_host_marking is True
+
+
+def test_every_policy_says_which_software_and_catalogue_made_it() -> None:
+    real = load_catalogue()
+    policy = compile_policy(
+        real, load_site(packaged_site(), "appliance.toml", real), software="nhn-appliance 9"
+    )
+    assert policy.software == "nhn-appliance 9"
+    assert len(policy.catalogue_revision) == 12 and policy.catalogue_revision == real.revision
+
+
+def test_the_catalogue_revision_changes_with_any_catalogue_file(tmp_path: Path) -> None:
+
+    rules = tmp_path / "rules"
+    shutil.copytree(UNIT / "catalogue", rules)
+    before = load_catalogue(rules).revision
+    shutil.copytree(UNIT / "catalogue", tmp_path / "rules2")
+    other = tmp_path / "rules2"
+    qos = other / "qos.toml"
+    qos.write_text(qos.read_text() + "\n# a comment changes the file\n")
+    assert load_catalogue(other).revision != before

@@ -193,6 +193,18 @@ INVALID_SITES = [
     ("site_unknown_target.toml", "render.targets[0]", "'pf' is not known"),
     ("site_probe_timeout.toml", "probe.timeout", "expected a number, found a string"),
     ("site_does_not_exist.toml", "", "file not found"),
+    ("site_lan_everything.toml", "lan.prefixes[1]", "::/0 is every address"),
+    ("site_lan_in_helsenett.toml", "lan.prefixes[0]", "overlaps the catalogue destination 10.145"),
+    ("site_lan_holds_local.toml", "lan.prefixes[0]", "destination 10.0.0.0/8 (zone lokal)"),
+    ("site_host_no_ipv6.toml", "host[0].addresses", "host 'pc' has no IPv6 address"),
+    ("site_opening_names.toml", "opening[0].names", "unknown key"),
+    ("site_opening_no_source.toml", "opening[0].source", "is required but missing"),
+    ("site_opening_unknown_qos.toml", "opening[0].qos", "unknown QoS class 'gull'"),
+    ("site_render_bad_interface.toml", "render.cisco-ios.helsenett", "is not an interface name"),
+    ("site_render_unknown_key.toml", "render.junos.wan", "unknown key"),
+    ("site_uplink_bad_gateway.toml", "uplinks.helsenett.gateway", "is not an IPv4 or IPv6"),
+    ("site_qos_shares_over.toml", "qos", "QoS shares add up to 155%"),
+    ("site_keep_marking_not_bool.toml", "qos.keep_host_marking", "expected true or false"),
 ]
 
 
