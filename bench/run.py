@@ -44,6 +44,12 @@ def summary_rows(cli: dict, bulk: dict, rep: dict) -> list[tuple]:
             0.25,
         ),
         (
+            "render --all -o DIR, six targets, whole process",
+            t["render_all/as-is"],
+            t["render_all/bytecode"],
+            0.3,
+        ),
+        (
             f"{n} sites -> nftables + iptables, in process, Site objects",
             bulk["objects"],
             None,

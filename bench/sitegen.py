@@ -188,7 +188,7 @@ def pins_json(site: dict, resolved_at: str = "2024-06-11T08:00:00Z") -> str:
                         "addresses": addrs,
                         "ttl": 300,
                         "resolved_at": resolved_at,
-                        "resolver": site["resolvers"][0] if site["resolvers"] else "192.0.2.53",
+                        "resolver": site["resolvers"][0] if site["resolvers"] else "198.51.100.53",
                     }
                     for name, addrs in sorted(site["pins"].items())
                 },
