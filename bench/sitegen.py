@@ -29,6 +29,8 @@ V4_POOLS = (
 V6_POOLS = ("2001:db8::/32", "fd00::/8")
 #: addresses a pinned name may resolve to (documentation ranges)
 PIN_POOLS = ("198.51.100.0/24", "203.0.113.0/24", "2001:db8:ffff::/48")
+#: a catalogue destination no LAN may overlap (rules/videokonferanse.toml)
+HELSENETT_VIDEO = ipaddress.ip_network("10.145.128.0/17")
 
 
 def _subnet(rng: random.Random, pool: str, plen: int) -> ipaddress._BaseNetwork:
@@ -60,13 +62,13 @@ def make_site(
     for _ in range(rng.choice((1, 1, 1, 2, 3))):
         pool, lo, hi = rng.choice(V4_POOLS)
         v4.append(_subnet(rng, pool, rng.randint(lo, hi)))
-    # distinct, non-overlapping prefixes only (the loader rejects nothing here,
-    # but overlapping LAN prefixes would be an odd site)
+    # distinct prefixes, none inside a catalogue destination (the loader refuses
+    # a LAN in the Helsenett's video network)
     kept: list = []
     for net in v4:
-        if not any(net.overlaps(k) for k in kept):
+        if not any(net.overlaps(k) for k in kept + [HELSENETT_VIDEO]):
             kept.append(net)
-    v4 = kept
+    v4 = kept or [ipaddress.ip_network("192.168.1.0/24")]
     v6 = [_subnet(rng, rng.choice(V6_POOLS), 64)] if rng.random() < 0.5 else []
     used: set[str] = set()
 
@@ -83,14 +85,11 @@ def make_site(
     if profiles and rng.random() < 0.4:
         for n, profile in enumerate(rng.sample(profiles, rng.randint(1, len(profiles)))):
             for k in range(rng.randint(1, 3)):
-                net = rng.choice(v4)
-                hosts.append(
-                    {
-                        "name": f"{profile[:20]}-{n}-{k}",
-                        "profile": profile,
-                        "addresses": [_host(rng, net, used)],
-                    }
-                )
+                # on a dual-stack LAN a profile host needs its IPv6 address too
+                addrs = [_host(rng, rng.choice(v4), used)]
+                addrs += [_host(rng, v6[0], used)] if v6 else []
+                name = f"{profile[:20]}-{n}-{k}"
+                hosts.append({"name": name, "profile": profile, "addresses": addrs})
 
     resolvers = []
     if rng.random() < 0.8:
