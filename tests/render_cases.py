@@ -22,7 +22,7 @@ from conftest import HOSTILE, PINS, REPO, UNIT
 from nhn_appliance.policy.addresses import parse_address
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.compile import compile_policy
-from nhn_appliance.policy.model import Action, Host, Site, Span, Uplink, Zone
+from nhn_appliance.policy.model import Action, Host, Policy, Site, Span, Uplink, Zone
 from nhn_appliance.policy.pins import read_pins
 from nhn_appliance.policy.site import load_site
 
@@ -191,3 +191,13 @@ def hostile_site() -> Site:
 @cache
 def hostile_policy():
     return compile_policy(load_catalogue(HOSTILE), hostile_site())
+
+
+def options_for(target: str, policy: Policy) -> dict[str, str]:
+    """TARGET_OPTIONS narrowed to what this policy's site has: the LAN and the
+    uplinks it really has, and the winhttp proxy only where the catalogue names one."""
+    zones = {"lan"} | {u.zone.value for u in policy.uplinks}
+    opts = {k: v for k, v in TARGET_OPTIONS.get(target, {}).items() if k in zones or "-" in k}
+    if opts.get("winhttp-proxy") == "yes" and not policy.system_proxy:
+        del opts["winhttp-proxy"]
+    return opts

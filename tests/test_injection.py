@@ -18,7 +18,7 @@ from pathlib import Path
 import netns
 import pytest
 from conftest import HOSTILE
-from render_cases import hostile_policy, hostile_site
+from render_cases import hostile_policy, hostile_site, options_for
 
 from nhn_appliance.errors import CatalogueError, SiteError
 from nhn_appliance.policy.catalogue import load_catalogue
@@ -59,7 +59,7 @@ def test_comment_escape_keeps_readable_text() -> None:
 
 @pytest.mark.parametrize("target", sorted(RENDERERS))
 def test_hostile_free_text_comes_out_inert(target: str) -> None:
-    for art in get_renderer(target).render(hostile_policy()):
+    for art in get_renderer(target).render(hostile_policy(), options_for(target, hostile_policy())):
         # every quoted string is one of ours and holds no delimiter of any target
         for quoted in re.findall(r'"([^"\n]*)"', art.text):
             assert not set(quoted) & set("\\;{}#`$"), quoted
@@ -118,8 +118,12 @@ def test_hostile_catalogue_renders_same_statements_as_a_clean_one(
         text = f.read_text()
         text = re.sub(r"^(title|source|note) = .*$", r'\1 = "plain"', text, flags=re.M)
         (clean / f.name).write_text(text)
-    hostile_out = get_renderer(target).render(hostile_policy())
-    clean_out = get_renderer(target).render(compile_policy(load_catalogue(clean), hostile_site()))
+    hostile_out = get_renderer(target).render(
+        hostile_policy(), options_for(target, hostile_policy())
+    )
+    clean_out = get_renderer(target).render(
+        compile_policy(load_catalogue(clean), hostile_site()), options_for(target, hostile_policy())
+    )
     strip = re.compile(r'"[^"\n]*"')  # compare with comments blanked
     for h, c in zip(hostile_out, clean_out, strict=True):
         assert [strip.sub('""', s) for s in _statements(h.text)] == [
@@ -138,7 +142,7 @@ def test_real_parsers_accept_hostile_output(tmp_path: Path, target: str) -> None
     name = f"npinj{abs(hash(target)) % 100000}"
     subprocess.run(["ip", "netns", "add", name], check=True)
     try:
-        for art in get_renderer(target).render(policy):
+        for art in get_renderer(target).render(policy, options_for(target, policy)):
             path = tmp_path / art.name
             path.write_text(art.text)
             if target == "nftables":
