@@ -35,20 +35,13 @@ def calibrate(runs: int = 5) -> dict:
 def summary_rows(cli: dict, bulk: dict, rep: dict) -> list[tuple]:
     t, n, nft = cli["times"], bulk["sites"], cli["default_nft"]
     per_site = 3.0 if n == 1000 else None
-    timed = [
-        ("--help, whole process", t["help/as-is"], t["help/bytecode"], 0.25),
-        (
-            "render -t nftables, default site, whole process",
-            t["render_nft/as-is"],
-            t["render_nft/bytecode"],
-            0.25,
-        ),
-        (
-            "render --all -o DIR, six targets, whole process",
-            t["render_all/as-is"],
-            t["render_all/bytecode"],
-            0.3,
-        ),
+    whole = [
+        ("--help, whole process", "help", 0.25),
+        ("render -t nftables, default site, whole process", "render_nft", 0.25),
+        ("render --all -o DIR, six targets, whole process", "render_all", 0.3),
+    ]
+    timed = [(label, t[f"{k}/as-is"], t[f"{k}/bytecode"], target) for label, k, target in whole]
+    timed += [
         (
             f"{n} sites -> nftables + iptables, in process, Site objects",
             bulk["objects"],
@@ -56,7 +49,8 @@ def summary_rows(cli: dict, bulk: dict, rep: dict) -> list[tuple]:
             per_site,
         ),
         (f"{n} sites, in process, loading each TOML + pins too", bulk["toml"], None, per_site),
-    ] + [(f"report --format {f}, 500 results", x, None, 0.5) for f, x in rep["times"].items()]
+    ]
+    timed += [(f"report --format {f}, 500 results", x, None, 0.5) for f, x in rep["times"].items()]
     rows = [
         (
             label,
@@ -67,23 +61,15 @@ def summary_rows(cli: dict, bulk: dict, rep: dict) -> list[tuple]:
         )
         for label, ours, byte, target in timed
     ]
-    return rows + [
-        ("default ruleset: chains / rules", f"{nft['chains']} / {nft['rules']}", "", "-", ""),
+    counts = [
+        ("chains / rules", f"{nft['chains']} / {nft['rules']}"),
+        ("named sets / elements", f"{nft['sets']} / {nft['set_elements']}"),
         (
-            "default ruleset: named sets / elements",
-            f"{nft['sets']} / {nft['set_elements']}",
-            "",
-            "-",
-            "",
-        ),
-        (
-            "default ruleset: rules matching IPv4 / IPv6",
+            "rules matching IPv4 / IPv6",
             f"{nft.get('rules_ipv4', '-')} / {nft.get('rules_ipv6', '-')}",
-            "",
-            "-",
-            "",
         ),
     ]
+    return rows + [(f"default ruleset: {what}", value, "", "-", "") for what, value in counts]
 
 
 def main() -> None:

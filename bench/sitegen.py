@@ -131,68 +131,37 @@ def make_sites(
     return [make_site(i, rng, sorted(services), sorted(profiles), sorted(names)) for i in range(n)]
 
 
-def _q(value: str) -> str:
-    return json.dumps(value)  # a JSON string is a valid TOML basic string
+def _q(value: object) -> str:
+    return json.dumps(value)  # a JSON string or list of strings is valid TOML
 
 
-def _list(values: list[str]) -> str:
-    return "[" + ", ".join(_q(v) for v in values) + "]"
+SITE = """[site]
+name = {name}
+title = {title}
+outbound = {outbound}
+blocked_action = {blocked_action}
+services = {services}
+
+[lan]
+interfaces = {lan_interfaces}
+prefixes = {lan_prefixes}
+"""
 
 
 def site_toml(site: dict) -> str:
-    lines = [
-        "[site]",
-        f"name = {_q(site['name'])}",
-        f"title = {_q(site['title'])}",
-        f"outbound = {_q(site['outbound'])}",
-        f"blocked_action = {_q(site['blocked_action'])}",
-        f"services = {_list(site['services'])}",
-        "",
-        "[lan]",
-        f"interfaces = {_list(site['lan_interfaces'])}",
-        f"prefixes = {_list(site['lan_prefixes'])}",
-        "",
-    ]
+    text = SITE.format(**{k: _q(v) for k, v in site.items()})
     for zone, iface in site["uplinks"].items():
-        lines += [f"[uplinks.{zone}]", f"interface = {_q(iface)}", ""]
+        text += f"\n[uplinks.{zone}]\ninterface = {_q(iface)}\n"
     for h in site["hosts"]:
-        lines += [
-            "[[host]]",
-            f"name = {_q(h['name'])}",
-            f"addresses = {_list(h['addresses'])}",
-            f"profile = {_q(h['profile'])}",
-            "",
-        ]
-    lines += [
-        "[dns]",
-        f"resolvers = {_list(site['resolvers'])}",
-        "",
-        "[render]",
-        'targets = ["nftables", "iptables"]',
-        "",
-    ]
-    return "\n".join(lines)
+        text += f"\n[[host]]\nname = {_q(h['name'])}\naddresses = {_q(h['addresses'])}\n"
+        text += f"profile = {_q(h['profile'])}\n"
+    return text + f"\n[dns]\nresolvers = {_q(site['resolvers'])}\n"
 
 
 def pins_json(site: dict, resolved_at: str = "2024-06-11T08:00:00Z") -> str:
     """The state file 'nhn-appliance resolve' would have written (schema 1)."""
-    return (
-        json.dumps(
-            {
-                "schema": "nhn-appliance/pins/1",
-                "site": site["name"],
-                "written_at": resolved_at,
-                "names": {
-                    name: {
-                        "addresses": addrs,
-                        "ttl": 300,
-                        "resolved_at": resolved_at,
-                        "resolver": site["resolvers"][0] if site["resolvers"] else "198.51.100.53",
-                    }
-                    for name, addrs in sorted(site["pins"].items())
-                },
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    resolver = site["resolvers"][0] if site["resolvers"] else "198.51.100.53"
+    pin = {"ttl": 300, "resolved_at": resolved_at, "resolver": resolver}
+    names = {n: {"addresses": a, **pin} for n, a in sorted(site["pins"].items())}
+    doc = {"schema": "nhn-appliance/pins/1", "site": site["name"], "written_at": resolved_at}
+    return json.dumps({**doc, "names": names}, indent=2) + "\n"
