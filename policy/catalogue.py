@@ -153,14 +153,15 @@ def load_endpoint(node: Node) -> Endpoint:
         site_addresses=site_addresses,
         qos=node.get("qos").name("standard"),
         action=Action(node.get("action").choice(("accept", "reject"), "accept")),
-        source=_source(node.get("source")),
+        source=cited_source(node.get("source")),
         note=node.get("note").text(""),
         sni=node.get("sni").parsed(hostname) if node.has("sni") else "",
         system_proxy=node.get("system_proxy").boolean(False),
     )
 
 
-def _source(node: Node) -> str:
+def cited_source(node: Node) -> str:
+    """A non-empty citation: where a fact comes from (seed file and line, or a public page)."""
     value = node.text()
     if not value.strip():
         raise node.fail(
@@ -198,7 +199,7 @@ def load_service(path: Path, display: str) -> Service:
                 title=pnode.get("title").text(""),
                 otherwise=Action(pnode.get("otherwise").choice(("drop", "reject"), "reject")),
                 endpoints=_endpoints(pnode.get("endpoint").list()),
-                source=_source(pnode.get("source")),
+                source=cited_source(pnode.get("source")),
                 note=pnode.get("note").text(""),
             )
         )
@@ -212,7 +213,7 @@ def load_service(path: Path, display: str) -> Service:
         file=display,
         endpoints=endpoints,
         profiles=tuple(profiles),
-        source=_source(head.get("source")),
+        source=cited_source(head.get("source")),
         note=head.get("note").text(""),
     )
 
@@ -227,7 +228,7 @@ def load_qos_classes(root: Node) -> dict[str, QosClass]:
             dscp=node.get("dscp").parsed(parse_dscp),
             share=node.get("share").integer(0, 100, 0),
             priority=node.get("priority").boolean(False),
-            source=_source(node.get("source")),
+            source=cited_source(node.get("source")),
             note=node.get("note").text(""),
         )
         if cls.name in classes:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nhn_appliance.errors import CatalogueError, InputError, UsageError
+from nhn_appliance.policy.catalogue import cited_source
 from nhn_appliance.policy.schema import Node, read_toml
 
 #: the report languages: bokmål (the default) and English
@@ -46,16 +47,6 @@ def check_lang(lang: str) -> str:
     if lang not in LANGS:
         raise UsageError(f"unknown report language {lang!r} (allowed: {', '.join(LANGS)})")
     return lang
-
-
-def source(node: Node) -> str:
-    """A non-empty citation (seed:line or a public page), like the catalogue's."""
-    value = node.text()
-    if not value.strip():
-        raise node.fail(
-            "must cite where the fact comes from (seed file and line, or a public page)"
-        )
-    return value
 
 
 # -- labels ------------------------------------------------------------------------
@@ -110,7 +101,7 @@ def _load_contacts(file: str) -> dict[str, Any]:
     sources: list[str] = []
 
     def cite(node: Node) -> None:
-        for part in source(node).split(";"):
+        for part in cited_source(node).split(";"):
             if part.strip() and part.strip() not in sources:
                 sources.append(part.strip())
 

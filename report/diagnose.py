@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from nhn_appliance.errors import CatalogueError
+from nhn_appliance.policy.catalogue import cited_source
 from nhn_appliance.policy.schema import NAME_FORM, NAME_RE, Node, read_toml
 from nhn_appliance.probes.model import Status
-from nhn_appliance.report.data import LANGS, check_lang, rules_file, source
+from nhn_appliance.report.data import LANGS, check_lang, rules_file
 
 #: a finding's severity, worst first
 SEVERITIES = ("fail", "warn", "info")
@@ -75,7 +76,7 @@ def _load_rules(file: str) -> dict[str, Any]:
             "id": rid,
             "service": _service(node.get("service"), services),
             "severity": node.get("severity").choice(SEVERITIES),
-            "source": source(node.get("source")),
+            "source": cited_source(node.get("source")),
             "subject": subject,
             "per": node.get("per").choice(("address",)) if node.has("per") else None,
             "require": [_selector(s, services) for s in require],
