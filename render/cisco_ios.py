@@ -1,18 +1,25 @@
-"""Cisco IOS / IOS XE: configuration to paste in ``configure terminal``.
+"""Cisco IOS / IOS XE: a zone-based policy firewall (ZBF) plus a LAN access list, MQC QoS.
 
-Per uplink, one extended access list (``ip access-group NAME out``) and one
-IPv6 list (``ipv6 traffic-filter NAME out``) in the policy's order: each
-profile's permits from its hosts and a ``deny`` of the rest from them, the
-LAN's permits, explicit rejects as ``deny``, then the site default. Sources
-are the LAN prefixes (or a profile's hosts), so nothing from elsewhere
-leaves. IPv4 uses ``object-group network``/``service``; IPv6 entries are
-written out (IPv6 object groups are missing on many releases).
+Why this shape (Cisco documentation cited in tests/readers/cisco_ios.py):
 
-QoS (MQC): a marking policy-map on the LAN interfaces (``service-policy
-input``) whose class-maps match plain access lists built from
-:func:`nhn_appliance.policy.qos.marks` and ``set dscp``; a queueing
-policy-map on each uplink (``service-policy output``), classes matched by
-``match dscp``, with ``priority percent`` or ``bandwidth percent``.
+- IOS translates the source (NAT inside-to-outside) after routing and before the
+  output access list, so nothing on an uplink may match the LAN source. Every
+  source-specific decision (profile hosts, "source in the LAN") is an *inbound*
+  access list on the LAN interfaces, which IOS checks before routing and NAT.
+- Each uplink is a ZBF zone; the zone-pair LAN -> uplink matches the destination
+  only (NAT never changes it) and ``inspect``s what it lets out, so only replies
+  to sessions the LAN opened come back. There is no zone-pair into the LAN: ZBF
+  drops traffic between zones that have no policy.
+- Per uplink: accepts of every scope on that uplink, then the LAN's rejects, then
+  the site default. The LAN list gives each source its own accepts (any uplink).
+- QoS: LAN input marks (class-default to DSCP 0 unless the site keeps host
+  marking); each uplink's output is a shaper at the line rate with the queues as
+  child, and ``max-reserved-bandwidth`` where the shares need more than 75 %.
+- Re-paste: every object exists in two slots, A and B. The paste builds B,
+  swaps every attachment to B, rebuilds A, swaps back and removes B, so an
+  attachment always names a complete object, and a zone-pair between ``no
+  service-policy`` and the next drops (fail closed). Names are fixed, so nothing
+  of an earlier paste stays behind.
 """
 
 from __future__ import annotations
@@ -23,281 +30,251 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from nhn_appliance.policy.addresses import format_ip, span_cidrs
+from nhn_appliance.policy.addresses import span_cidrs
 from nhn_appliance.policy.model import Action, Policy, PortRange, Proto, Rule, Span
 from nhn_appliance.render import Artifact
 from nhn_appliance.render.devices import ANY_PORTS, dscp_name, interface_map, mark_pieces, text
 from nhn_appliance.render.templating import render_template
 
 IOS_IFACE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9./:-]{0,63}$")
-VERB = {Action.ACCEPT: "permit", Action.DROP: "deny", Action.REJECT: "deny"}
+DEFAULT_RESERVED = 75  #: classic IOS lets queues reserve 75 % unless told otherwise
 
 
-def _ident(value: str, limit: int = 48) -> str:
-    name = re.sub(r"[^A-Z0-9]+", "-", value.upper()).strip("-")
-    if len(name) > limit:
-        name = f"{name[: limit - 7]}-{hashlib.sha1(name.encode()).hexdigest()[:6].upper()}"
-    return name
+def _ident(value: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "-", value.upper()).strip("-")
 
 
-def _addr(cidr: str) -> str:
-    """One CIDR as an ACE address: any, host X, net wildcard (IPv4) or X/len (IPv6)."""
-    net = ipaddress.ip_network(cidr)
-    if net.prefixlen == 0:
-        return "any"
-    if net.prefixlen == net.max_prefixlen:
-        return f"host {net.network_address}"
-    return f"{net.network_address} {net.hostmask}" if net.version == 4 else str(net)
+@dataclass(frozen=True)
+class Addr:
+    kind: str  #: any, host, net (IPv4 address + wildcard) or prefix (IPv6 X/len)
+    ip: str = ""
+    mask: str = ""
 
 
-def _ports(p: PortRange) -> str:
-    if p == ANY_PORTS:
-        return ""
-    return f" eq {p.lo}" if p.lo == p.hi else f" range {p.lo} {p.hi}"
+ANY = Addr("any")
+
+
+def _addrs(spans: tuple[Span, ...]) -> list[Addr]:
+    out = []
+    for s in spans:
+        for cidr in span_cidrs(s):
+            net = ipaddress.ip_network(cidr)
+            if net.prefixlen == 0:
+                out.append(ANY)
+            elif net.prefixlen == net.max_prefixlen:
+                out.append(Addr("host", str(net.network_address)))
+            elif net.version == 4:
+                out.append(Addr("net", str(net.network_address), str(net.hostmask)))
+            else:
+                out.append(Addr("prefix", cidr))
+    return out
+
+
+@dataclass(frozen=True)
+class Ace:
+    action: str  #: permit / deny; "remark" for a remark (text in ``note``)
+    proto: str = ""  #: ip, ipv6, tcp, udp, icmp
+    src: Addr = ANY
+    dst: Addr = ANY
+    lo: int = -1  #: destination port range; -1: none
+    hi: int = -1
+    sport: int = -1  #: a source port (DHCP); -1: none
+    extra: str = ""  #: an ICMPv6 message name (nd-ns, ...)
+    note: str = ""
 
 
 @dataclass
-class Group:
-    kind: str  #: network or service
+class Acl:
+    family: int
     name: str
-    description: str
-    entries: list[str]
-
-
-@dataclass
-class AccessList:
-    header: str  #: "ip access-list extended" or "ipv6 access-list"
-    name: str
-    lines: list[str] = field(default_factory=list)
+    aces: list[Ace] = field(default_factory=list)
 
     def remark(self, value: str) -> None:
-        line = "remark " + text(value)
-        if not self.lines or self.lines[-1] != line:
-            self.lines.append(line)
+        self.aces.append(Ace("remark", note=text(value)))
+
+    def add(self, action: str, rule: Rule | None, srcs: list[Addr], dsts: list[Addr]) -> None:
+        any_proto = "ip" if self.family == 4 else "ipv6"
+        proto = any_proto if rule is None or rule.proto == Proto.ANY else rule.proto.value
+        ports = (rule.ports if rule else ()) or (ANY_PORTS,)
+        for s in srcs:
+            for d in dsts:
+                for p in ports:
+                    lo, hi = (-1, -1) if p == ANY_PORTS else (p.lo, p.hi)
+                    self.aces.append(Ace(action, proto, s, d, lo, hi))
 
 
-class Groups:
-    """Object groups, one per distinct content, named after their first user."""
+@dataclass(frozen=True)
+class Queue:
+    cmap: str
+    dscp: str
+    kind: str  #: priority / bandwidth
+    percent: int  #: 0: a priority queue without a rate
 
-    def __init__(self) -> None:
-        self.items: list[Group] = []
-        self._by_key: dict[tuple, str] = {}
 
-    def get(self, kind: str, key: tuple, base: str, description: str, entries: list[str]) -> str:
-        if key not in self._by_key:
-            name, n = _ident(base), 1
-            while any(g.name == name for g in self.items):
-                n += 1
-                name = _ident(f"{base}-{n}")
-            self.items.append(Group(kind, name, text(description), entries))
-            self._by_key[key] = name
-        return self._by_key[key]
+@dataclass(frozen=True)
+class Uplink:
+    zone: str  #: HELSENETT / INTERNETT (the ZBF zone is NHN-<zone>)
+    interface: str
+    acls: tuple[Acl, ...]  #: the zone-pair's destination lists, IPv4 then IPv6
+    rate_bps: int  #: the parent shaper's rate; 0: no shaper (rate not given)
+    reserved: int  #: max-reserved-bandwidth to render; 0: the default is enough
 
-    def network(self, spans: tuple[Span, ...], base: str, description: str) -> str:
-        entries = []
-        for s in spans:
-            cidrs = span_cidrs(s)
-            if len(cidrs) > 1:
-                entries.append(f"range {format_ip(4, s.first)} {format_ip(4, s.last)}")
-            else:
-                net = ipaddress.ip_network(cidrs[0])
-                entries.append(
-                    f"host {cidrs[0]}"
-                    if net.prefixlen == 32
-                    else f"{net.network_address} {net.netmask}"
-                )
-        return self.get("network", spans, base, description, entries)
+
+@dataclass(frozen=True)
+class MarkClass:
+    cmap: str
+    acls: tuple[Acl, ...]
+    dscp: str
 
 
 class CiscoIosRenderer:
     name = "cisco-ios"
     description = (
-        "Cisco IOS / IOS XE: extended access lists with object groups, MQC marking and queueing"
+        "Cisco IOS / IOS XE: zone-based firewall per uplink, LAN access list, MQC marking, "
+        "shaped queueing"
     )
     options: dict[str, str] = {
-        "helsenett": "IOS interface of the helsenett uplink, e.g. GigabitEthernet0/1 "
-        "(default: the site's name)",
-        "internett": "IOS interface of the internett uplink (default: the site's name)",
-        "lan": "IOS interface(s) of the LAN, comma-separated in the site's order "
-        "(default: the site's names)",
+        "helsenett": "IOS interface of the helsenett uplink, e.g. GigabitEthernet0/0/1 (required)",
+        "internett": "IOS interface of the internett uplink (required when the site has one)",
+        "lan": "IOS interface(s) of the LAN, comma-separated in the site's order (required)",
     }
     limits: tuple[str, ...] = (
-        "reject and drop are both 'deny': IOS answers a denied packet with ICMP unreachable "
-        "(administratively prohibited, rate-limited) while 'ip unreachables' is on, the default, "
-        "and stays silent with 'no ip unreachables'; it never sends a TCP reset",
-        "stateless: the lists filter only what leaves by the uplinks; connections started from the "
-        "uplink side and the router's own traffic are not filtered (add a zone-based firewall)",
-        "queueing acts only when the interface itself is congested: behind a slower line, nest "
-        "NHN-QUEUE under a 'shape average' policy; old IOS needs 'max-reserved-bandwidth 100' "
-        "when the shares add up to more than 75%",
-        "re-pasting replaces the access lists: between 'no ip access-list' and the new list the "
-        "uplink passes everything for a moment (use 'configure replace' to avoid it)",
+        "reject and drop: the zone-based firewall drops silently; the LAN access list's deny "
+        "answers ICMP administratively prohibited (rate-limited) while 'ip unreachables' is on; "
+        "IOS never sends a TCP reset",
+        "the uplink zone-pairs match destinations only (NAT changes the source); where a profile "
+        "opens a destination on one uplink that the LAN opens only on another, the LAN reaches "
+        "it by both (the site's routes send it one way)",
+        "needs IOS XE 16.x or IOS 15.x with the zone-based firewall and IPv6 access lists in "
+        "inspect class-maps; every interface that forwards to the LAN or uplinks must be in a zone",
+        "a re-paste swaps every policy twice (slots A and B): zone-pairs drop, never pass, while "
+        "they switch, so open sessions through them are cut; marking and queueing pause for "
+        "the same moment",
     )
 
     def render(self, policy: Policy, options: Mapping[str, str] | None = None) -> list[Artifact]:
         ifmap = interface_map(
             policy, options or {}, IOS_IFACE_RE, "GigabitEthernet0/0/1", "cisco-ios"
         )
-        groups = Groups()
-        lan4 = tuple(p for p in policy.lan_prefixes if p.family == 4)
-        src4 = (
-            [f"object-group {groups.network(lan4, 'NHN-LAN', f'LAN prefixes of {policy.site}')}"]
-            if lan4
-            else []
-        )
-        src6 = [_addr(c) for p in policy.lan_prefixes if p.family == 6 for c in span_cidrs(p)]
-        acls: list[AccessList] = []
-        interfaces: dict[str, list[str]] = {}
+        lan = {4: [p for p in policy.lan_prefixes if p.family == 4]}
+        lan[6] = [p for p in policy.lan_prefixes if p.family == 6]
+        lan_acls = tuple(self._lan_acl(policy, f, tuple(lan[f])) for f in (4, 6))
+        uplinks = []
+        queues = self._queues(policy)
+        shares = sum(q.percent for q in queues)
         for up in policy.uplinks:
-            acl4 = AccessList("ip access-list extended", f"NHN-OUT-{_ident(up.zone.value)}")
-            acl6 = AccessList("ipv6 access-list", f"NHN-OUT6-{_ident(up.zone.value)}")
-            for b in policy.profiles:
-                title = (
-                    f"profile {b.name} ({b.service}, {b.source}): hosts {', '.join(b.host_names)}"
-                )
-                hosts4 = tuple(h for h in b.hosts if h.family == 4)
-                src = (
-                    [f"object-group {groups.network(hosts4, f'NHN-HOSTS-{b.name}', title)}"]
-                    if hosts4
-                    else []
-                )
-                hosts6 = [_addr(c) for h in b.hosts if h.family == 6 for c in span_cidrs(h)]
-                for acl, srcs in ((acl4, src), (acl6, hosts6)):
-                    if srcs:
-                        acl.remark(title)
-                        self._aces(acl, policy.scope_rules(b.name), up.interface, srcs, groups)
-                        acl.remark(f"{b.name}: everything else blocked ({b.source})")
-                        acl.lines += [f"{VERB[b.otherwise]} {self._any(acl)} {s} any" for s in srcs]
-            for acl, srcs in ((acl4, src4), (acl6, src6)):
-                self._site(policy, acl, srcs, up.interface, groups)
-            acls += [acl4, acl6]
-            interfaces[ifmap[up.interface]] = [
-                f"ip access-group {acl4.name} out",
-                f"ipv6 traffic-filter {acl6.name} out",
-            ]
-        qos_acls, class_maps, policy_maps = self._qos(policy)
-        for name, _ in policy_maps:
-            for i in (
-                [u.interface for u in policy.uplinks]
-                if name == "NHN-QUEUE"
-                else policy.lan_interfaces
-            ):
-                direction = "output" if name == "NHN-QUEUE" else "input"
-                interfaces.setdefault(ifmap[i], []).append(f"service-policy {direction} {name}")
-        roles = [(u.zone.value, ifmap[u.interface]) for u in policy.uplinks] + [
-            ("LAN", ifmap[i]) for i in policy.lan_interfaces
-        ]
-        out = render_template(
-            "cisco_ios.j2",
+            zone = _ident(up.zone.value)
+            acls = tuple(self._uplink_acl(policy, f, zone, up.interface) for f in (4, 6))
+            reserved = min(100, shares) if shares > DEFAULT_RESERVED else 0
+            uplinks.append(
+                Uplink(zone, ifmap[up.interface], acls, up.rate_mbit * 1_000_000, reserved)
+            )
+        marks = self._marks(policy)
+        view = dict(
             policy=policy,
-            groups=groups.items,
-            acls=acls,
-            qos_acls=qos_acls,
-            class_maps=class_maps,
-            policy_maps=policy_maps,
-            interfaces=interfaces,
-            roles=roles,
+            lan_acls=lan_acls,
+            lans=[ifmap[i] for i in policy.lan_interfaces],
+            uplinks=uplinks,
+            marks=marks,
+            remark_all=not policy.keep_host_marking,
+            queues=queues,
+            qos_names=sorted({_ident(n) for n in policy.qos}),
             comment=text,
         )
+        digest = hashlib.sha256(repr(sorted(view.items(), key=lambda kv: kv[0])).encode())
+        out = render_template("cisco_ios.j2", digest=digest.hexdigest()[:12], **view)
         return [Artifact("nhn-appliance.ios", out)]
 
     @staticmethod
-    def _any(acl: AccessList) -> str:
-        return "ipv6" if acl.header.startswith("ipv6") else "ip"
-
-    def _site(
-        self, policy: Policy, acl: AccessList, srcs: list[str], iface: str, groups: Groups
-    ) -> None:
-        family = 6 if acl.header.startswith("ipv6") else 4
-        if not srcs:
-            acl.remark(f"the LAN has no IPv{family} prefix")
+    def _lan_acl(policy: Policy, family: int, lan: tuple[Span, ...]) -> Acl:
+        """The LAN interfaces' inbound list: checked before routing and NAT, so it sees
+        the real source. Profiles, then the LAN, by destination on any uplink."""
+        acl = Acl(family, "NHN-LAN-IN" if family == 4 else "NHN-LAN6-IN")
+        srcs = _addrs(lan)
+        if not lan:
+            acl.remark(f"the LAN has no IPv{family} prefix: IPv{family} is blocked")
         else:
+            acl.remark("within the LAN")
+            acl.add("permit", None, srcs, srcs)
+            acl.remark("the router's own link services (address configuration, neighbours)")
+            if family == 4:
+                acl.aces.append(Ace("permit", "udp", Addr("host", "0.0.0.0"), ANY, 67, 67, 68))
+            else:
+                for msg in ("nd-ns", "nd-na", "router-solicitation"):
+                    acl.aces.append(Ace("permit", "icmp", ANY, ANY, extra=msg))
+                link = Addr("prefix", "FE80::/10")
+                acl.aces.append(Ace("permit", "udp", link, ANY, 547, 547, 546))
+            for b in policy.profiles:
+                hosts = _addrs(tuple(h for h in b.hosts if h.family == family))
+                if not hosts:
+                    continue
+                acl.remark(f"profile {b.name} ({b.service}, {b.source}): {', '.join(b.host_names)}")
+                for r in policy.scope_rules(b.name):
+                    if r.family == family and r.action == Action.ACCEPT:
+                        acl.remark(f"{r.id} {r.source}")
+                        acl.add("permit", r, hosts, _addrs(r.dst))
+                acl.remark(f"{b.name}: everything else {b.otherwise} ({b.source})")
+                acl.add("deny", None, hosts, [ANY])
             acl.remark(f"the LAN of {policy.site}")
-            self._aces(acl, policy.scope_rules(""), iface, srcs, groups)
-            acl.remark(policy.default_comment)
             if policy.default_action == Action.ACCEPT:
-                acl.lines += [f"permit {self._any(acl)} {s} any" for s in srcs]
-                acl.remark("source not in the LAN prefixes")
-        if family == 6:
-            acl.remark("neighbour discovery (a final deny removes the implicit permits)")
-            acl.lines += ["permit icmp any any nd-na", "permit icmp any any nd-ns"]
-        acl.lines.append(f"deny {self._any(acl)} any any")
-
-    def _aces(
-        self, acl: AccessList, rules: tuple[Rule, ...], iface: str, srcs: list[str], groups: Groups
-    ) -> None:
-        family = 6 if acl.header.startswith("ipv6") else 4
-        for r in (r for r in rules if r.family == family and iface in r.interfaces):
-            acl.remark(f"{r.id} {r.source}")
-            proto = self._any(acl) if r.proto == Proto.ANY else r.proto.value
-            cidrs = [c for s in r.dst for c in span_cidrs(s)]
-            if family == 6 or len(r.dst) == 1 and len(cidrs) == 1:
-                dsts = [_addr(c) for c in cidrs]
-            else:
-                dsts = [
-                    "object-group " + groups.network(r.dst, f"NHN-{r.id}", f"addresses of {r.id}")
-                ]
-            if family == 4 and len(r.ports) > 1:  # a port list: a service group
-                ports = "-".join(str(p.lo) if p.lo == p.hi else f"{p.lo}-{p.hi}" for p in r.ports)
-                proto = "object-group " + groups.get(
-                    "service",
-                    (r.proto, r.ports),
-                    f"NHN-{r.proto}-{ports}",
-                    f"{r.proto} ports of {r.id}",
-                    [f"{r.proto}{_ports(p)}" for p in r.ports],
-                )
-                ports_each: tuple[PortRange, ...] = (ANY_PORTS,)
-            else:
-                ports_each = r.ports or (ANY_PORTS,)
-            acl.lines += [
-                f"{VERB[r.action]} {proto} {s} {d}{_ports(p)}"
-                for s in srcs
-                for d in dsts
-                for p in ports_each
-            ]
+                acl.add("permit", None, srcs, [ANY])
+            for r in policy.scope_rules(""):
+                if r.family == family and r.action == Action.ACCEPT:
+                    acl.remark(f"{r.id} {r.source}")
+                    acl.add("permit", r, srcs, _addrs(r.dst))
+        acl.remark("everything else, and sources outside the LAN")
+        acl.add("deny", None, [ANY], [ANY])
+        return acl
 
     @staticmethod
-    def _qos(policy: Policy):
-        """Marking lists and class-maps per class used; queueing class-maps per queued class."""
+    def _uplink_acl(policy: Policy, family: int, zone: str, iface: str) -> Acl:
+        """What the zone-pair LAN -> uplink inspects, by destination only: accepts of
+        every scope on this uplink, the LAN's rejects, then the site default."""
+        acl = Acl(family, f"NHN-ZP-{zone}" if family == 4 else f"NHN-ZP6-{zone}")
+        mine = [r for r in policy.rules if r.family == family and iface in r.interfaces]
+        for r in mine:
+            if r.action == Action.ACCEPT:
+                acl.remark(f"{r.id} {r.source}" + (f" (profile {r.profile})" if r.profile else ""))
+                acl.add("permit", r, [ANY], _addrs(r.dst))
+        for r in mine:
+            if r.action != Action.ACCEPT and not r.profile:
+                acl.remark(f"{r.id} {r.source}: {r.action}")
+                acl.add("deny", r, [ANY], _addrs(r.dst))
+        acl.remark(policy.default_comment or f"site default: {policy.default_action}")
+        acl.add("permit" if policy.default_action == Action.ACCEPT else "deny", None, [ANY], [ANY])
+        return acl
+
+    @staticmethod
+    def _marks(policy: Policy) -> list[MarkClass]:
         pieces = mark_pieces(policy)
-        acls: list[AccessList] = []
-        class_maps: list[tuple[str, list[str]]] = []
-        marking: list[tuple[str, list[str]]] = []
+        out = []
         for name, cls in policy.qos.items():
-            if name not in pieces:
-                continue
-            matches = []
-            for family, marks_ in sorted(pieces[name].items()):
-                acl = (
-                    AccessList("ip access-list extended", f"NHN-QOS-{_ident(name)}")
-                    if family == 4
-                    else AccessList("ipv6 access-list", f"NHN-QOS6-{_ident(name)}")
-                )
+            acls = []
+            for family, marks in sorted(pieces.get(name, {}).items()):
+                acl = Acl(family, ("NHN-QOS-" if family == 4 else "NHN-QOS6-") + _ident(name))
                 acl.remark(f"QoS class {name}" + (f": {cls.title}" if cls.title else ""))
-                for m in marks_:
-                    proto = {Proto.ANY: "ip" if family == 4 else "ipv6"}.get(m.proto, m.proto.value)
-                    acl.lines += [
-                        f"permit {proto} any {_addr(c)}{_ports(PortRange(m.plo, m.phi))}"
-                        for c in span_cidrs(Span(family, m.first, m.last))
-                    ]
+                for m in marks:
+                    rule = Rule("", "", "", "", m.rule.zone, (), Action.ACCEPT, family, m.proto,
+                                (), (PortRange(m.plo, m.phi),) if m.proto != Proto.ANY else (),
+                                "", "")  # fmt: skip
+                    acl.add("permit", rule, [ANY], _addrs((Span(family, m.first, m.last),)))
                 acls.append(acl)
-                matches.append(f"match access-group name {acl.name}")
-            class_maps.append((f"NHN-MARK-{_ident(name)}", matches))
-            marking.append((f"NHN-MARK-{_ident(name)}", [f"set dscp {dscp_name(cls.dscp)}"]))
-        queues = [
-            (c, f"priority percent {c.share}" if c.share else "priority")
-            if c.priority
-            else (c, f"bandwidth percent {c.share}")
+            if acls:
+                out.append(MarkClass(f"NHN-MARK-{_ident(name)}", tuple(acls), dscp_name(cls.dscp)))
+        return out
+
+    @staticmethod
+    def _queues(policy: Policy) -> list[Queue]:
+        return [
+            Queue(
+                f"NHN-Q-{_ident(c.name)}",
+                dscp_name(c.dscp),
+                "priority" if c.priority else "bandwidth",
+                c.share,
+            )
             for c in policy.qos.values()
             if c.priority or c.share
         ]
-        class_maps += [
-            (f"NHN-Q-{_ident(c.name)}", [f"match dscp {dscp_name(c.dscp)}"]) for c, _ in queues
-        ]
-        policy_maps = [("NHN-MARK", marking)] if marking else []
-        if queues:
-            policy_maps.append(("NHN-QUEUE", [(f"NHN-Q-{_ident(c.name)}", [a]) for c, a in queues]))
-        return acls, class_maps, policy_maps
 
 
 RENDERER = CiscoIosRenderer()
