@@ -23,7 +23,7 @@ RENDERERS: dict[str, tuple[str, str]] = {
     ),
     "iptables": (
         "nhn_appliance.render.iptables",
-        "iptables-restore / ip6tables-restore files (whole filter and mangle tables)",
+        "iptables-restore --noflush files (own NHN-* chains only, hooked into FORWARD)",
     ),
     "cisco-ios": (
         "nhn_appliance.render.cisco_ios",

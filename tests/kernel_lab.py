@@ -9,9 +9,16 @@ random interface names of that lab filled in.
 
 Rules are rendered with the real command line (``python -m
 nhn_appliance.cli``) and loaded into the router namespace; flows are real
-packets from the site namespace. A verdict from the kernel is mapped to a
-policy action: "refused"/"open" = accept (the far kernel answered),
-"admin-prohibited" = reject, "timeout" = drop.
+packets from the site namespace. The far namespaces accept every TCP
+connection (a redirect to one listener), so a verdict maps to a policy action
+without doubt: TCP "open" = accept, "refused" = reject (the router's TCP
+reset: nothing else answers with one), "timeout" = drop; UDP "refused" (the
+far kernel's port-unreachable) = accept, "admin-prohibited" = reject.
+
+The router can first be given a configuration of its own (INPUT policy DROP
+with SSH and replies accepted, an MSS clamp in mangle, masquerade on the
+internet uplink), as iptables rules or as nftables tables, which loading the
+rendered rules must leave exactly as it was (see ``existing_*`` below).
 
 Only documentation addresses are used (198.51.100.0/24, 203.0.113.0/24,
 2001:db8::/32), and packets never leave the lab's namespaces.
@@ -23,14 +30,19 @@ import contextlib
 import ipaddress
 import json
 import os
+import re
 import secrets
+import select
+import socket
 import string
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import netns as nn  # tests/ is on sys.path (pytest's default import mode)
 import pytest
@@ -51,12 +63,13 @@ DROP_TIMEOUT = 0.3
 #: accepted and rejected flows answer at once; this only bounds a wrong answer
 ANSWER_TIMEOUT = 1.0
 
-KERNEL_TO_ACTION: dict[str, Action] = {
-    "refused": Action.ACCEPT,
-    "open": Action.ACCEPT,
-    "admin-prohibited": Action.REJECT,
-    "timeout": Action.DROP,
+#: per protocol: what the kernel's answer means (see the module docstring)
+KERNEL_TO_ACTION: dict[str, dict[str, Action]] = {
+    "tcp": {"open": Action.ACCEPT, "refused": Action.REJECT, "timeout": Action.DROP},
+    "udp": {"refused": Action.ACCEPT, "admin-prohibited": Action.REJECT, "timeout": Action.DROP},
 }
+#: the port the far namespaces redirect every TCP connection to
+FAR_PORT = 9
 
 #: RouterLab's routes: which uplink (and so which zone) a destination leaves by
 LAB_ZONES: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Zone], ...] = (
@@ -282,6 +295,9 @@ class KernelLab:
     policy: Policy
     #: the kernel's ICMP bucket is host-wide here: stay well under 1000 errors/s
     paced: bool = False
+    far: FarListener | None = None
+    #: what a test saw before it loaded the rendered rules (the router's own configuration)
+    before: Any = None
 
     @property
     def rtr(self) -> str:
@@ -289,7 +305,8 @@ class KernelLab:
 
     def render(self, target: str) -> list[Path]:
         """Render the lab site with the CLI; returns the files written."""
-        out = self.workdir / ("lab.nft" if target == "nftables" else "rules.v4")
+        # the names the headers' load commands use
+        out = self.workdir / ("nhn-appliance.nft" if target == "nftables" else "rules.v4")
         cli(
             "--rules",
             str(LAB_RULES),
@@ -324,7 +341,7 @@ class KernelLab:
             src=case.source,
             timeout=case.timeout,
         )
-        return KERNEL_TO_ACTION.get(got, got)
+        return KERNEL_TO_ACTION[case.proto].get(got, got)
 
     def explain(self, case: Case) -> Verdict:
         flow = Flow.parse(case.proto, case.dst, case.port, case.source, lab_zone(case.dst).value)
@@ -382,8 +399,11 @@ def open_lab(workdir: Path) -> Iterator[KernelLab]:
             check=True,
         )
         site = write_site(lab, workdir / "site.toml")
-        policy = load_inputs(str(site), str(LAB_RULES), str(workdir / "pins.json")).policy()
-        yield KernelLab(lab, site, workdir, policy, paced)
+        policy = load_inputs(
+            str(site), str(LAB_RULES), str(workdir / "pins.json"), pins_must_exist=False
+        ).policy()
+        with FarListener(lab) as far:
+            yield KernelLab(lab, site, workdir, policy, paced, far)
 
 
 @pytest.fixture(scope="module")
@@ -449,3 +469,169 @@ def nft_set_elements(kl: KernelLab, name: str) -> list[NftElement]:
             )
         )
     return elements
+
+
+# --------------------------------------------------------------------------
+# The far side accepts every TCP connection
+# --------------------------------------------------------------------------
+
+
+class FarListener:
+    """In hn and inet: every TCP SYN is redirected to one listener, which accepts
+    and closes, and remembers each peer address (so a test sees source NAT)."""
+
+    def __init__(self, lab: nn.RouterLab) -> None:
+        self.lab = lab
+        self.socks: list[socket.socket] = []
+        self.peers: list[tuple[str, str]] = []  #: (role, peer address), in order
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> FarListener:
+        ruleset = (
+            "table inet far {\n chain pre {\n  type nat hook prerouting priority dstnat;\n"
+            f"  meta l4proto tcp redirect to :{FAR_PORT}\n }}\n}}\n"
+        )
+        for role in ("hn", "inet"):
+            nn.nft(self.lab.ns[role], ruleset)
+            with nn.netns(self.lab.ns[role]):
+                for family, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+                    sock = socket.socket(family, socket.SOCK_STREAM)
+                    if family == socket.AF_INET6:
+                        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    sock.bind((addr, FAR_PORT))
+                    sock.listen(512)
+                    sock.setblocking(False)
+                    self.socks.append(sock)
+        self._roles = {id(s): ("hn", "hn", "inet", "inet")[i] for i, s in enumerate(self.socks)}
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():  # bounded by __exit__
+            ready, _, _ = select.select(self.socks, [], [], 0.1)
+            for sock in ready:
+                with contextlib.suppress(BlockingIOError, ConnectionAbortedError):
+                    conn, peer = sock.accept()
+                    conn.close()
+                    self.peers.append((self._roles[id(sock)], peer[0]))
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for sock in self.socks:
+            sock.close()
+
+
+# --------------------------------------------------------------------------
+# What the router had before: it must stay exactly as it was
+# --------------------------------------------------------------------------
+
+
+def existing_iptables(kl: KernelLab) -> None:
+    """A router's own configuration as iptables rules: INPUT policy DROP with
+    replies, ICMPv6 and SSH accepted, a leftover allow-all from the LAN in
+    FORWARD, the PPPoE-style MSS clamp in mangle FORWARD and POSTROUTING, and
+    masquerade on the internet uplink."""
+    lan, inet = kl.lab.if_lan, kl.lab.if_inet
+    for tool in ("iptables", "ip6tables"):
+        icmp = "icmp" if tool == "iptables" else "ipv6-icmp"
+        for argv in (
+            ["-P", "INPUT", "DROP"],
+            ["-A", "INPUT", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"],
+            ["-A", "INPUT", "-p", icmp, "-j", "ACCEPT"],
+            ["-A", "INPUT", "-p", "tcp", "--dport", "22", "-j", "ACCEPT"],
+            ["-A", "FORWARD", "-i", lan, "-j", "ACCEPT"],
+            ["-t", "mangle", "-A", "FORWARD", *MSS_CLAMP],
+            ["-t", "mangle", "-A", "POSTROUTING", "-o", inet, *MSS_CLAMP],
+        ):
+            kl.run_rtr([tool, *argv])
+    kl.run_rtr(["iptables", "-t", "nat", "-A", "POSTROUTING", "-o", inet, "-j", "MASQUERADE"])
+
+
+MSS_CLAMP = ("-p", "tcp", "--tcp-flags", "SYN,RST", "SYN", "-j", "TCPMSS", "--clamp-mss-to-pmtu")
+
+
+def existing_nftables(kl: KernelLab) -> None:
+    """The same configuration as nftables tables of its own, plus one
+    iptables-nft rule (an MSS clamp in mangle POSTROUTING)."""
+    inet = kl.lab.if_inet
+    nn.nft(
+        kl.rtr,
+        "table inet router {\n"
+        " chain input { type filter hook input priority filter; policy drop;\n"
+        "  ct state established,related accept\n"
+        "  meta l4proto { icmp, ipv6-icmp } accept\n"
+        '  tcp dport 22 accept comment "ssh"\n }\n'
+        " chain clamp { type filter hook forward priority mangle;\n"
+        "  tcp flags syn tcp option maxseg size set rt mtu\n }\n"
+        "}\n"
+        "table ip nat {\n"
+        " chain postrouting { type nat hook postrouting priority srcnat;\n"
+        f'  oifname "{inet}" masquerade\n }}\n'
+        "}\n",
+    )
+    kl.run_rtr(["iptables", "-t", "mangle", "-A", "POSTROUTING", "-o", inet, *MSS_CLAMP])
+
+
+def _without_counters(text: str) -> list[str]:
+    return [
+        re.sub(r"\[\d+:\d+\]", "[0:0]", line)
+        for line in text.splitlines()
+        if not line.startswith("#")
+    ]
+
+
+def iptables_state(kl: KernelLab) -> dict[str, list[str]]:
+    """iptables-save and ip6tables-save of every table, counters zeroed."""
+    return {tool: _without_counters(kl.run_rtr([tool])) for tool in IPT_SAVE}
+
+
+IPT_SAVE = ("iptables-save", "ip6tables-save")
+OWN_LINE = re.compile(r"^(:NHN-|-A NHN-|-A FORWARD -j NHN-(FWD|QOS)$)")
+
+
+def others(state: dict[str, list[str]]) -> dict[str, list[str]]:
+    """What is not this policy's: its chains, rules and the two hook jumps taken out."""
+    return {tool: [x for x in lines if not OWN_LINE.match(x)] for tool, lines in state.items()}
+
+
+def own(state: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {tool: [x for x in lines if OWN_LINE.match(x)] for tool, lines in state.items()}
+
+
+def header_commands(text: str) -> str:
+    """The shell lines under the header's "How to load" line, as a script."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("# How to load"))
+    body = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("#   "):
+            break
+        body.append(line[4:])
+    assert body, "the header names no load commands"
+    return "set -e\n" + "\n".join(body) + "\n"
+
+
+def load_as_header_says(kl: KernelLab, files: list[Path]) -> None:
+    """Run the load commands the rendered header gives, in the files' folder."""
+    script = header_commands(files[0].read_text(encoding="utf-8"))
+    res = nn.run_in(kl.rtr, ["sh", "-c", script], cwd=files[0].parent)
+    assert res.returncode == 0, f"the header's load commands failed:\n{script}\n{res.stderr}"
+
+
+def nft_others(kl: KernelLab) -> list[dict]:
+    """``nft -j list ruleset`` without the nhn_appliance table (counters zeroed)."""
+    items = json.loads(kl.run_rtr(["nft", "-j", "list", "ruleset"]))["nftables"]
+    out = []
+    for item in items:
+        body = next(iter(item.values()))
+        if isinstance(body, dict) and TABLE_NAME in (body.get("table"), body.get("name")):
+            if body.get("family") == "inet":
+                continue
+        out.append(json.loads(re.sub(r'"(packets|bytes)": \d+', r'"\1": 0', json.dumps(item))))
+    return out
+
+
+TABLE_NAME = "nhn_appliance"

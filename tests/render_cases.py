@@ -37,6 +37,8 @@ TARGET_OPTIONS = {
     "junos": {"helsenett": "ge-0/0/1.0", "internett": "ge-0/0/2", "lan": "ge-0/0/0.0"},
     "routeros": {"lan": "bridge", "helsenett": "ether1", "internett": "ether2"},
     "windows": {"winhttp-proxy": "yes"},
+    "nftables": {"routes": "yes"},
+    "iptables": {"routes": "yes"},
 }
 
 TRICK = """

@@ -1,13 +1,27 @@
 """The rendered nftables ruleset in a real kernel: exactly the allowed flows pass.
 
-The lab site (tests/cases/lab) is rendered with the real command line, loaded
-with ``nft -f`` into the router namespace of a RouterLab, and every flow of
-``kernel_lab.FLOWS`` is sent as a real packet from the site namespace. The
-kernel's answer and explain's verdict must both be the catalogue's.
+The lab site (tests/cases/lab) is rendered with the real command line and
+loaded into the router namespace of a RouterLab the way its header says
+(``nft -c -f`` then ``nft -f``), twice, over a router that already has its
+own configuration (kernel_lab.existing_nftables: an input policy drop with
+SSH, an MSS clamp, masquerade on the internet uplink, one iptables-nft rule).
+That configuration must come through unchanged, and one copy of the table
+must be there. Then every flow of ``kernel_lab.FLOWS`` is sent as a real
+packet from the site namespace, through that NAT; the kernel's answer and
+explain's verdict must both be the catalogue's.
+
+The documented behaviour relied on: ``nft -f`` applies a file as one
+transaction, and ``table`` / ``delete table`` / ``table {}`` replaces one
+table (nftables wiki, "Scripting" and "Atomic rule replacement"); a packet
+must be accepted by every base chain of a hook, a drop anywhere is final
+(wiki "Configuring chains": "a packet ... dropped ... in any chain is
+dropped"); ``reject with tcp reset`` answers TCP with a RST (wiki "Rejecting
+traffic").
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -21,24 +35,51 @@ from kernel_lab import (  # noqa: F401 - kernel_lab is the fixture nft_lab build
     Case,
     KernelLab,
     cli,
+    existing_nftables,
+    header_commands,
     kernel_lab,
+    load_as_header_says,
+    nft_others,
     nft_set_elements,
     scratch_netns,
     skip_reason,
 )
 
 pytestmark = pytest.mark.kernel
-KERNEL_TOOLS = ("nft",)  # read by the kernel_lab fixture
+KERNEL_TOOLS = ("nft", "iptables")  # read by the kernel_lab fixture
 
 
 @pytest.fixture(scope="module")
 def nft_lab(kernel_lab: KernelLab) -> KernelLab:  # noqa: F811 - the imported fixture
+    existing_nftables(kernel_lab)
+    kernel_lab.before = nft_others(kernel_lab)
     [ruleset] = kernel_lab.render("nftables")
-    kernel_lab.run_rtr(["nft", "-f", str(ruleset)])
+    script = header_commands(ruleset.read_text(encoding="utf-8"))
+    assert "nft -c -f nhn-appliance.nft && nft -f nhn-appliance.nft" in script
+    for _ in range(2):
+        load_as_header_says(kernel_lab, [ruleset])
     # the flows below mean nothing unless this very table is in the router
     listed = kernel_lab.run_rtr(["nft", "list", "table", "inet", "nhn_appliance"])
     assert f'"{kernel_lab.lab.if_hn}"' in listed and "chain site" in listed
     return kernel_lab
+
+
+def test_loading_twice_leaves_the_routers_own_configuration_alone(nft_lab: KernelLab) -> None:
+    after = nft_others(nft_lab)
+    assert after == nft_lab.before
+    # and it was there to be kept: input drop with ssh, the clamp, the NAT, iptables-nft
+    text = nft_lab.run_rtr(["nft", "list", "ruleset"])
+    for piece in ("policy drop", "tcp dport 22 accept", "maxseg size set rt mtu", "masquerade"):
+        assert piece in text, piece
+    assert "TCPMSS" in nft_lab.run_rtr(["iptables-save", "-t", "mangle"])
+
+
+def test_one_copy_of_the_table(nft_lab: KernelLab) -> None:
+    tables = nft_lab.run_rtr(["nft", "list", "tables"]).splitlines()
+    assert tables.count("table inet nhn_appliance") == 1
+    listed = nft_lab.run_rtr(["nft", "list", "table", "inet", "nhn_appliance"])
+    assert listed.count("chain forward {") == 1
+    assert listed.count("ct state established,related") == 1
 
 
 @pytest.mark.parametrize("case", FLOWS, ids=lambda c: c.id)
@@ -113,9 +154,38 @@ def test_default_site_passes_nft_check(tmp_path: Path) -> None:
         pytest.skip(reason)
     out = tmp_path / "default.nft"
     # cwd without appliance.toml: the packaged default site and catalogue
-    cli("render", "-t", "nftables", "-o", str(out), cwd=tmp_path)
+    cli("render", "-t", "nftables", "--allow-unpinned", "-o", str(out), cwd=tmp_path)
     text = out.read_text(encoding="utf-8")
     assert "legekontor-eksempel" in text and "chain site" in text
     with scratch_netns() as ns:
         res = nn.run_in(ns, ["nft", "-c", "-f", str(out)])
         assert res.returncode == 0, f"nft -c -f {out}:\n{res.stderr}"
+
+
+def test_tcp_to_a_rejected_destination_gets_a_reset_at_once(nft_lab: KernelLab) -> None:
+    """A reset fails connect() with ECONNREFUSED at once, on every stack (RFC 5461)."""
+    for dst in ("203.0.113.200", "2001:db8:b::99"):  # the site default: reject
+        start = time.monotonic()
+        got = nn.probe_flow(nft_lab.lab.ns["site"], "tcp", dst, 22, timeout=2.0)
+        assert (got, time.monotonic() - start < 0.5) == ("refused", True), dst
+
+
+def test_internet_flows_leave_masqueraded(nft_lab: KernelLab) -> None:
+    """The existing masquerade on the internet uplink applies to what the policy lets out,
+    and the replies find their way back (the connection opens)."""
+    assert nft_lab.far is not None
+    seen = len(nft_lab.far.peers)
+    assert nft_lab.kernel(Case("tcp", "203.0.113.160", 443, ACCEPT)) == ACCEPT
+    assert nft_lab.kernel(Case("tcp", "203.0.113.30", 443, ACCEPT)) == ACCEPT
+    peers = nft_lab.far.peers[seen:]
+    assert peers == [("inet", nn.RouterLab.INET_LINK4[0]), ("hn", nn.RouterLab.SITE4)]
+
+
+@pytest.mark.parametrize("role", ["hn", "inet"])
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+@pytest.mark.parametrize("dst", [nn.RouterLab.SITE4, nn.RouterLab.SITE6])
+def test_unsolicited_packets_from_an_uplink_do_not_enter_the_lan(
+    nft_lab: KernelLab, role: str, proto: str, dst: str
+) -> None:
+    got = nn.probe_flow(nft_lab.lab.ns[role], proto, dst, 22, timeout=0.3)
+    assert got == "timeout", f"{proto} from {role} to {dst}: {got}"

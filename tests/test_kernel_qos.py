@@ -1,10 +1,16 @@
 """QoS marking in a real kernel: a packet of each class leaves with its DSCP.
 
-The rendered nftables or iptables files are loaded into the lab router; the
-site sends one packet per flow with DSCP CS1 preset, and a raw packet socket
-on the far side of the uplink veth reads the DSCP that arrived. Classified
-flows must carry their class's DSCP (the same class explain reports);
-unclassified flows must keep CS1 (nothing is re-marked).
+The rendered nftables or iptables files are loaded into the lab router as
+their headers say; the site sends one packet per flow with a DSCP preset
+(CS1, or EF, which a host could set to claim the priority queue), and a raw
+packet socket on the far side of the uplink veth reads the DSCP that
+arrived. Classified flows must carry their class's DSCP (the same class
+explain reports); unclassified flows must leave with DSCP 0 (the trust
+boundary), or keep their preset on a site with ``[qos] keep_host_marking``.
+
+Documented behaviour relied on: nft(8) "ip dscp set" / "ip6 dscp set" in the
+forward hook; iptables-extensions(8) DSCP "--set-dscp", a non-terminating
+target, so the last matching rule sets the value.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pathlib import Path
 import netns
 import pytest
 from conftest import CASES
+from kernel_lab import header_commands
 
 from nhn_appliance.inputs import load_inputs
 from nhn_appliance.policy.explain import Flow, explain
@@ -28,38 +35,45 @@ pytestmark = pytest.mark.kernel
 
 CASE = CASES / "qos"
 PRESET = 8  # CS1, what the client sets itself
+EF = 46  # a host claiming the priority queue
 ETH_P_ALL = 0x0003
 
-# (proto, dst, port, the uplink it leaves by, expected DSCP)
+# (proto, dst, port, the uplink it leaves by, DSCP the host sets, expected DSCP;
+#  None: the flow is unclassified, so 0, or the preset where host marking is kept)
 FLOWS = [
-    ("tcp", "203.0.113.10", 5060, "hn", 46),  # sanntid: first rule wins the overlap
-    ("tcp", "203.0.113.11", 5060, "hn", 24),  # signalering (outside sanntid's host)
-    ("tcp", "203.0.113.10", 443, "hn", 24),  # signalering
-    ("udp", "203.0.113.10", 3478, "hn", 24),  # signalering, udp
-    ("tcp", "203.0.113.10", 3478, "hn", PRESET),  # tcp on a udp-only port: not classified
-    ("udp", "203.0.113.10", 40000, "hn", 34),  # interaktiv-video, range start
-    ("udp", "203.0.113.10", 49999, "hn", 34),  # range end
-    ("udp", "203.0.113.10", 50000, "hn", PRESET),  # just past the range
-    ("udp", "203.0.113.70", 9, "hn", 26),  # any-protocol rule, udp
-    ("tcp", "203.0.113.79", 22, "hn", 26),  # any-protocol rule, last address
-    ("tcp", "203.0.113.80", 22, "hn", PRESET),  # just past the /28
-    ("udp", "203.0.113.200", 50500, "inet", 34),  # internet uplink
-    ("udp", "203.0.113.201", 50500, "inet", PRESET),
-    ("tcp", "2001:db8:a::10", 443, "hn", 26),  # IPv6
-    ("tcp", "2001:db8:a::11", 443, "hn", PRESET),
+    ("tcp", "203.0.113.10", 5060, "hn", PRESET, 46),  # sanntid: first rule wins the overlap
+    ("tcp", "203.0.113.11", 5060, "hn", PRESET, 24),  # signalering (outside sanntid's host)
+    ("tcp", "203.0.113.10", 443, "hn", EF, 24),  # signalering, a host's EF replaced
+    ("udp", "203.0.113.10", 3478, "hn", PRESET, 24),  # signalering, udp
+    ("tcp", "203.0.113.10", 3478, "hn", PRESET, None),  # tcp on a udp-only port: no class
+    ("udp", "203.0.113.10", 40000, "hn", PRESET, 34),  # interaktiv-video, range start
+    ("udp", "203.0.113.10", 49999, "hn", PRESET, 34),  # range end
+    ("udp", "203.0.113.10", 50000, "hn", EF, None),  # just past the range, EF from the host
+    ("udp", "203.0.113.70", 9, "hn", PRESET, 26),  # any-protocol rule, udp
+    ("tcp", "203.0.113.79", 22, "hn", PRESET, 26),  # any-protocol rule, last address
+    ("tcp", "203.0.113.80", 22, "hn", PRESET, None),  # just past the /28
+    ("udp", "203.0.113.200", 50500, "inet", PRESET, 34),  # internet uplink
+    ("udp", "203.0.113.201", 50500, "inet", EF, None),
+    ("tcp", "2001:db8:a::10", 443, "hn", PRESET, 26),  # IPv6
+    ("tcp", "2001:db8:a::11", 443, "hn", EF, None),
 ]
+KEEP = "\n[qos]\nkeep_host_marking = true\n"
 
 
-def _lab_site(lab, tmp: Path) -> Path:
+def _lab_site(lab, tmp: Path, keep: bool) -> Path:
     text = (CASE / "site.toml").read_text().format(lan=lab.if_lan, hn=lab.if_hn, inet=lab.if_inet)
     path = tmp / "site.toml"
-    path.write_text(text)
+    path.write_text(text + (KEEP if keep else ""))
     return path
 
 
-@pytest.fixture(scope="module", params=["nftables", "iptables"])
+@pytest.fixture(
+    scope="module",
+    params=[("nftables", False), ("iptables", False), ("nftables", True), ("iptables", True)],
+    ids=["nftables", "iptables", "nftables-keep", "iptables-keep"],
+)
 def router(request, tmp_path_factory):
-    backend = request.param
+    backend, keep = request.param
     tool = "nft" if backend == "nftables" else "iptables-restore"
     reason = netns.root_ok() or (None if netns.have(tool) else f"{tool} is not installed")
     if reason:
@@ -67,18 +81,20 @@ def router(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(backend)
     with netns.RouterLab() as lab:
         inputs = load_inputs(
-            str(_lab_site(lab, tmp)), str(CASE / "rules"), str(tmp / "none.pins.json")
+            str(_lab_site(lab, tmp, keep)),
+            str(CASE / "rules"),
+            str(tmp / "none.pins.json"),
+            pins_must_exist=False,
         )
         policy = inputs.policy()
-        for art in get_renderer(backend).render(policy):
-            path = tmp / art.name
-            path.write_text(art.text)
-            if backend == "nftables":
-                argv = ["nft", "-f", str(path)]
-            else:
-                argv = ["iptables-restore" if art.family == 4 else "ip6tables-restore", str(path)]
-            proc = netns.run_in(lab.ns["rtr"], argv)
-            assert proc.returncode == 0, proc.stderr
+        assert policy.keep_host_marking == keep
+        arts = get_renderer(backend).render(policy)
+        for art in arts:
+            (tmp / art.name).write_text(art.text)
+        # load exactly as the header of the (first) file says
+        script = header_commands(arts[0].text)
+        proc = netns.run_in(lab.ns["rtr"], ["sh", "-c", script], cwd=tmp)
+        assert proc.returncode == 0, proc.stderr
         yield lab, policy
 
 
@@ -92,16 +108,16 @@ def _sniffer(lab, role: str) -> socket.socket:
     return sock
 
 
-def _send(lab, proto: str, dst: str, port: int) -> None:
+def _send(lab, proto: str, dst: str, port: int, preset: int) -> None:
     family = socket.AF_INET6 if ":" in dst else socket.AF_INET
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
     with netns.netns(lab.ns["site"]):
         sock = socket.socket(family, kind)
     try:
         if family == socket.AF_INET:
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, PRESET << 2)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, preset << 2)
         else:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, PRESET << 2)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, preset << 2)
         if proto == "tcp":
             sock.setblocking(False)
             err = sock.connect_ex((dst, port))
@@ -144,17 +160,19 @@ def _dscp_seen(
 
 
 @pytest.mark.parametrize(
-    "proto,dst,port,role,dscp", FLOWS, ids=[f"{p}-{d}-{n}" for p, d, n, _, _ in FLOWS]
+    "proto,dst,port,role,preset,dscp", FLOWS, ids=[f"{p}-{d}-{n}" for p, d, n, *_ in FLOWS]
 )
-def test_packet_leaves_with_its_class_dscp(router, proto, dst, port, role, dscp) -> None:
+def test_packet_leaves_with_its_class_dscp(router, proto, dst, port, role, preset, dscp) -> None:
     lab, policy = router
     verdict = explain(policy, Flow.parse(proto, dst, port))
     # the class explain reports is the one the kernel must mark
     assert verdict.verdict.value == "accept"
-    assert (verdict.dscp if verdict.dscp is not None else PRESET) == dscp
+    assert verdict.dscp == dscp
+    if dscp is None:  # no class: the trust boundary, unless the site keeps host markings
+        dscp = preset if policy.keep_host_marking else 0
     sniffer = _sniffer(lab, role)
     try:
-        _send(lab, proto, dst, port)
+        _send(lab, proto, dst, port, preset)
         assert _dscp_seen(sniffer, proto, dst, port) == dscp
     finally:
         sniffer.close()

@@ -27,6 +27,8 @@ from nhn_appliance.render import RENDERERS, get_renderer
 # -- declared options and limits ----------------------------------------------------
 #: the options a target declares, and a word of one limit it must admit
 DECLARED = {
+    "nftables": ({"routes"}, "nftables 0.9.5 and Linux 5.7"),
+    "iptables": ({"routes"}, "iptables -C || -I"),
     "cisco-ios": ({"helsenett", "internett", "lan"}, "ip unreachables"),
     "junos": ({"helsenett", "internett", "lan"}, "stateless"),
     "routeros": ({"helsenett", "internett", "lan"}, "FastTrack"),
@@ -81,6 +83,9 @@ def test_render_is_deterministic_across_processes(tmp_path: Path, target: str) -
 
 # -- options ---------------------------------------------------------------------------
 BAD_OPTIONS = [
+    ("nftables", {"routes": "maybe"}),
+    ("nftables", {"lan": "eth0"}),
+    ("iptables", {"routes": "yes; reboot"}),
     ("cisco-ios", {"helsenett": "Gi0/1\n ip access-group X in"}),
     ("cisco-ios", {"helsenett": "Gi0/1 out"}),
     ("cisco-ios", {"lan": "Gi0/0,Gi0/3"}),
