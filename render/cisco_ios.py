@@ -181,7 +181,10 @@ class CiscoIosRenderer:
             qos_names=sorted({_ident(n) for n in policy.qos}),
             comment=text,
         )
-        digest = hashlib.sha256(repr(sorted(view.items(), key=lambda kv: kv[0])).encode())
+        # which policy this file holds, from the view data alone (dataclasses print stably)
+        digest = hashlib.sha256(
+            repr((lan_acls, uplinks, marks, queues, view["remark_all"])).encode()
+        )
         out = render_template("cisco_ios.j2", digest=digest.hexdigest()[:12], **view)
         return [Artifact("nhn-appliance.ios", out)]
 
