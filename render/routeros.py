@@ -1,55 +1,58 @@
 """RouterOS v7: one script for a MikroTik router, pasted in a terminal or run with ``/import``.
 
-Idempotent: every item the script adds carries a comment that starts with
-``nhn-appliance:``, and the script first removes every such item (filter and
-mangle rules, address lists, the LAN interface list, IPv4 and IPv6), so a
-second run replaces the first instead of adding to it.
+The script never edits the policy in force. Everything it adds belongs to one
+*generation* (``nhn-<digest>``: the digest of the script's statements, comments
+blanked, so the same rules are the same generation and changed ones a new one):
 
-Layout mirrors nftables: ``forward`` accepts replies, drops invalid packets,
-admits new connections only from the LAN interface list, passes traffic
-within the LAN, jumps profile hosts (``src-address-list``) to their own chain
-and the rest of the LAN to ``nhn-site``. Each chain keeps the policy's order
-(one rule per uplink interface, destinations in address lists) and ends in
-its default. QoS: one ``change-dscp`` mangle rule in ``postrouting`` per
-piece of :func:`policy.qos.marks`; the pieces are disjoint.
+1. checks that every interface it names exists (``:error`` otherwise);
+2. removes what an interrupted earlier run of this same generation left, unless
+   that generation is in force;
+3. builds the generation in one ``:if`` block (interface lists, address lists,
+   its own filter and mangle chains) ending with a "complete" marker: a
+   failing line ends the block, so no marker;
+4. only with the marker, puts one jump per table (IPv4/IPv6 filter and mangle)
+   at the top of the built-in ``forward`` chain, ahead of FastTrack and any
+   accept already there (a packet matching no rule of a built-in chain is
+   accepted [ROS-FILTER], so an earlier accept would make the policy inert);
+5. only when every jump of the generation is in place, removes older
+   generations and items of earlier versions of this script.
+
+So a failure at any line leaves each table on the previous generation or the
+new one, never on none or a half-built one, whether the paste goes on line by
+line or ``/import`` stops at the first error; a second run changes nothing.
+The generation's own chain accepts established and related traffic itself,
+so FastTrack (which skips firewall and mangle) never takes these connections
+and every packet is marked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from nhn_appliance.policy.addresses import chunk_ports, format_ports, format_span, span_cidrs
-from nhn_appliance.policy.model import Action, Policy, Proto, Rule, Span
+from nhn_appliance.policy.model import Action, Policy, PortRange, Proto, Rule, Span
 from nhn_appliance.policy.qos import compact_marks
 from nhn_appliance.render import Artifact
-from nhn_appliance.render.devices import interface_map
+from nhn_appliance.render.devices import interface_map, text
 from nhn_appliance.render.templating import render_template
 
-TAG = "nhn-appliance"
-LAN_LIST = "nhn-lan"
+GEN = "{G}"  #: stands for the generation until the script's digest is known (braces: never in data)
+PRE = "nhn-" + GEN  #: every name the script adds starts with this
 MENU = {4: "/ip", 6: "/ipv6"}
 PORT_SLOTS = 15  # ports per rule, a range counting two (conservative, as iptables multiport)
 IFACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+QUOTED = re.compile(r'"[^"\n]*"')
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
-ASCII = str.maketrans({"æ": "ae", "ø": "o", "å": "aa", "Æ": "Ae", "Ø": "O", "Å": "Aa"})
-VERDICT = {
-    Action.ACCEPT: (("action", "accept"),),
-    Action.DROP: (("action", "drop"),),
-    Action.REJECT: (("action", "reject"), ("reject-with", "icmp-admin-prohibited")),
-}
+Pairs = tuple[tuple[str, str], ...]
 
 
-def _ascii(text: str) -> str:
-    """The RouterOS console shows non-ASCII comments as escapes: spell Norwegian letters out."""
-    return str(text).translate(ASCII)
-
-
-def _name(text: str) -> str:
-    name = text.replace("/", "-").lower()
+def _name(value: str) -> str:
+    name = value.replace("/", "-").lower()
     if not NAME_RE.fullmatch(name):
-        raise ValueError(f"{text!r} is not a safe RouterOS name")
+        raise ValueError(f"{value!r} is not a safe RouterOS name")
     return name
 
 
@@ -60,35 +63,62 @@ def _addresses(span: Span) -> list[str]:
 
 @dataclass
 class Item:
-    """One ``add`` command: key=value pairs (validated tokens) and its comment text."""
+    """One ``add``: its chain, then key=value pairs (validated tokens), and its comment."""
 
-    pairs: tuple[tuple[str, str], ...]
+    chain: str
+    pairs: Pairs
     note: str
 
 
 @dataclass
-class Chain:
-    title: str
-    items: list[Item]
-
-
-@dataclass
 class Section:
+    """One family's address lists, filter chains and mangle chain."""
+
     family: int
     menu: str
     lists: list[tuple[str, str, str]] = field(default_factory=list)  #: (list, address, note)
-    chains: list[Chain] = field(default_factory=list)
+    titles: dict[str, str] = field(default_factory=dict)  #: chain -> what it is
+    filter: list[Item] = field(default_factory=list)
     mangle: list[Item] = field(default_factory=list)
 
 
-class _Lists:
-    """Address lists of one family: one per endpoint (named after it) and destination group."""
+@dataclass
+class Switch:
+    """The jump of one table at the top of its built-in ``forward`` chain."""
 
-    def __init__(self, section: Section) -> None:
-        self.section = section
+    menu: str  #: e.g. ``/ip firewall filter``
+    target: str
+    scope: Pairs
+
+
+@dataclass
+class IfList:
+    name: str
+    note: str
+    members: list[str]
+
+
+def _verdict(action: Action, proto: Proto) -> list[Pairs]:
+    """Reject answers TCP with a reset (every stack gives up at once) and the rest with
+    ICMP admin-prohibited; ``reject-with=tcp-reset`` needs ``protocol=tcp``."""
+    if action != Action.REJECT:
+        return [(("action", action.value),)]
+    out: list[Pairs] = []
+    if proto in (Proto.TCP, Proto.ANY):
+        out.append((("action", "reject"), ("reject-with", "tcp-reset"), ("protocol", "tcp")))
+    if proto in (Proto.UDP, Proto.ANY):
+        out.append((("action", "reject"), ("reject-with", "icmp-admin-prohibited")))
+    return out
+
+
+class _Builder:
+    def __init__(self, policy: Policy, family: int, up: dict[str, str]) -> None:
+        self.policy, self.up = policy, up
+        self.sec = Section(family, MENU[family])
         self.names: dict[tuple[str, tuple[Span, ...]], str] = {}
 
-    def get(self, base: str, spans: tuple[Span, ...], note: str) -> str:
+    def addr_list(self, base: str, spans: tuple[Span, ...], note: str) -> str:
+        """One list per endpoint (named after it) and destination group."""
         if (base, spans) in self.names:
             return self.names[(base, spans)]
         taken = set(self.names.values())
@@ -97,146 +127,115 @@ class _Lists:
             name, n = f"{base}-{n}", n + 1
         self.names[(base, spans)] = name
         for span in spans:
-            self.section.lists.extend((name, a, note) for a in _addresses(span))
+            self.sec.lists.extend((name, a, note) for a in _addresses(span))
         return name
 
+    def add(self, chain: str, pairs: Pairs, note: str) -> None:
+        self.sec.filter.append(Item(chain, pairs, note))
 
-def _rule_items(rule: Rule, chain: str, lists: _Lists, up: dict[str, str]) -> list[Item]:
-    note = f"{rule.id} {rule.source}"
-    dst = lists.get("nhn-" + _name(rule.id), rule.dst, note)
-    head = (("chain", chain), *VERDICT[rule.action], ("dst-address-list", dst))
-    items = []
-    for iface in rule.interfaces:
-        if rule.proto == Proto.ANY:
-            items.append(Item((*head, ("out-interface", up[iface])), note))
-            continue
-        for ports in (format_ports(c) for c in chunk_ports(rule.ports, PORT_SLOTS)):
-            pairs = (
-                *head,
-                ("protocol", rule.proto.value),
-                ("dst-port", ports),
-                ("out-interface", up[iface]),
-            )
-            items.append(Item(pairs, note))
-    return items
+    def rule(self, rule: Rule, chain: str) -> None:
+        note = f"{rule.id} {rule.source}"
+        dst = (("dst-address-list", self.addr_list(f"{PRE}-{_name(rule.id)}", rule.dst, note)),)
+        for iface in rule.interfaces:
+            out = (("out-interface", self.up[iface]),)
+            if rule.proto == Proto.ANY:
+                for verdict in _verdict(rule.action, rule.proto):
+                    self.add(chain, verdict + dst + out, note)
+                continue
+            for chunk in chunk_ports(rule.ports, PORT_SLOTS):
+                match = (("protocol", rule.proto.value), ("dst-port", format_ports(chunk)))
+                for verdict in _verdict(rule.action, rule.proto):
+                    self.add(chain, verdict[:2] + dst + match + out, note)
 
+    def default(self, chain: str, action: Action, note: str) -> None:
+        for verdict in _verdict(action, Proto.ANY):
+            self.add(chain, verdict, note)
 
-def _section(policy: Policy, family: int, up: dict[str, str]) -> Section:
-    sec = Section(family, MENU[family])
-    lists = _Lists(sec)
-    fwd = [
-        Item(
-            (
-                ("chain", "forward"),
-                ("action", "accept"),
-                ("connection-state", "established,related"),
-            ),
-            "replies to allowed connections",
-        ),
-        Item(
-            (("chain", "forward"), ("action", "drop"), ("connection-state", "invalid")),
-            "invalid packets",
-        ),
-        Item(
-            (("chain", "forward"), ("action", "drop"), ("in-interface-list", "!" + LAN_LIST)),
+    def build(self) -> Section:
+        sec, fam, fwd = self.sec, self.sec.family, f"{PRE}-fwd"
+        sec.titles[fwd] = "forward: replies, then new connections from the LAN"
+        self.add(
+            fwd,
+            (("action", "accept"), ("connection-state", "established,related")),
+            "replies to allowed connections (here, so FastTrack never skips the marking)",
+        )
+        self.add(fwd, (("action", "drop"), ("connection-state", "invalid")), "invalid packets")
+        self.add(
+            fwd,
+            (("action", "drop"), ("in-interface-list", f"!{PRE}-lan")),
             "new connections only from the LAN",
-        ),
-        Item(
-            (("chain", "forward"), ("action", "accept"), ("out-interface-list", LAN_LIST)),
-            "within the LAN",
-        ),
-    ]
-    chains = [Chain("forward: replies, then new connections from the LAN", fwd)]
-    for binding in policy.profiles:
-        hosts = tuple(h for h in binding.hosts if h.family == family)
-        if not hosts:
-            continue
-        chain = "nhn-p-" + _name(binding.name)
-        src = lists.get(chain, hosts, f"profile {binding.name}: {', '.join(binding.host_names)}")
-        fwd.append(
-            Item(
-                (
-                    ("chain", "forward"),
-                    ("action", "jump"),
-                    ("jump-target", chain),
-                    ("src-address-list", src),
-                ),
-                f"profile {binding.name}",
+        )
+        self.add(
+            fwd, (("action", "accept"), ("out-interface-list", f"{PRE}-lan")), "within the LAN"
+        )
+        prefixes = tuple(p for p in self.policy.lan_prefixes if p.family == fam)
+        if not prefixes:  # an IPv4-only LAN: IPv6 from it goes nowhere
+            self.add(fwd, (("action", "drop"),), f"the LAN has no IPv{fam} prefix")
+            return sec
+        for b in self.policy.profiles:
+            hosts = tuple(h for h in b.hosts if h.family == fam)
+            if not hosts:
+                continue
+            chain = f"{PRE}-p-{_name(b.name)}"
+            src = self.addr_list(chain, hosts, f"profile {b.name}: {', '.join(b.host_names)}")
+            self.add(
+                fwd,
+                (("action", "jump"), ("jump-target", chain), ("src-address-list", src)),
+                f"profile {b.name}",
             )
-        )
-        items = [
-            i
-            for r in policy.scope_rules(binding.name)
-            if r.family == family
-            for i in _rule_items(r, chain, lists, up)
-        ]
-        items.append(
-            Item(
-                (("chain", chain), *VERDICT[binding.otherwise]),
-                f"{binding.name}: everything else blocked ({binding.source})",
+            sec.titles[chain] = f"profile {b.name} ({b.service}, {b.source}): " + ", ".join(
+                b.host_names
             )
+            for r in self.policy.scope_rules(b.name):
+                if r.family == fam:
+                    self.rule(r, chain)
+            self.default(chain, b.otherwise, f"{b.name}: everything else blocked ({b.source})")
+        lan = self.addr_list(f"{PRE}-lan-prefixes", prefixes, "LAN prefixes")
+        self.add(
+            fwd,
+            (("action", "drop"), ("src-address-list", "!" + lan)),
+            "source not in the LAN prefixes",
         )
-        chains.append(
-            Chain(
-                f"profile {binding.name} ({binding.service}, {binding.source}): "
-                f"hosts {', '.join(binding.host_names)}",
-                items,
-            )
-        )
-    prefixes = tuple(p for p in policy.lan_prefixes if p.family == family)
-    if not prefixes:
-        fwd.append(
-            Item((("chain", "forward"), ("action", "drop")), f"the LAN has no IPv{family} prefix")
-        )
-    else:
-        lan = lists.get("nhn-lan-prefixes", prefixes, "LAN prefixes")
-        fwd.append(
-            Item(
-                (("chain", "forward"), ("action", "drop"), ("src-address-list", "!" + lan)),
-                "source not in the LAN prefixes",
-            )
-        )
-        fwd.append(
-            Item((("chain", "forward"), ("action", "jump"), ("jump-target", "nhn-site")), "the LAN")
-        )
-        items = [
-            i
-            for r in policy.scope_rules("")
-            if r.family == family
-            for i in _rule_items(r, "nhn-site", lists, up)
-        ]
-        items.append(
-            Item(
-                (("chain", "nhn-site"), *VERDICT[policy.default_action]),
-                policy.default_comment,
-            )
-        )
-        chains.append(Chain(f"the LAN of {policy.site}: outbound {policy.outbound}", items))
-    sec.chains = chains
-    sec.mangle = _mangle(policy, family)
-    return sec
+        site = f"{PRE}-site"
+        self.add(fwd, (("action", "jump"), ("jump-target", site)), "the LAN")
+        sec.titles[site] = f"the LAN of {self.policy.site}: outbound {self.policy.outbound}"
+        for r in self.policy.scope_rules(""):
+            if r.family == fam:
+                self.rule(r, site)
+        self.default(site, self.policy.default_action, self.policy.default_comment)
+        sec.mangle = self.mangle()
+        return sec
 
-
-def _mangle(policy: Policy, family: int) -> list[Item]:
-    """One change-dscp rule per QoS piece (and per CIDR block for IPv6)."""
-    items = []
-    for m in compact_marks(policy, family):
-        match: tuple[tuple[str, str], ...] = ()
-        if m.proto != Proto.ANY:
-            match = (("protocol", m.proto.value),)
-            if (m.plo, m.phi) != (0, 65535):
-                match += (("dst-port", str(m.plo) if m.plo == m.phi else f"{m.plo}-{m.phi}"),)
-        for addr in _addresses(Span(family, m.first, m.last)):
-            pairs = (
-                ("chain", "postrouting"),
-                ("action", "change-dscp"),
-                ("new-dscp", str(m.qos.dscp)),
-                ("passthrough", "yes"),
-                ("dst-address", addr),
-                *match,
+    def mangle(self) -> list[Item]:
+        """Per QoS piece one change-dscp (pieces are disjoint, so ``passthrough=no`` ends
+        the walk); what no class names leaves with DSCP 0 unless the site trusts its hosts."""
+        items, chain = [], f"{PRE}-qos"
+        for m in compact_marks(self.policy, self.sec.family):
+            match: Pairs = ()
+            if m.proto != Proto.ANY:
+                match = (("protocol", m.proto.value),)
+                if (m.plo, m.phi) != (0, 65535):
+                    match += (("dst-port", format_ports((PortRange(m.plo, m.phi),))),)
+            for addr in _addresses(Span(self.sec.family, m.first, m.last)):
+                pairs = (
+                    ("action", "change-dscp"),
+                    ("new-dscp", str(m.qos.dscp)),
+                    ("passthrough", "no"),
+                    ("dst-address", addr),
+                    *match,
+                )
+                items.append(
+                    Item(chain, pairs, f"QoS {m.qos.name} (DSCP {m.qos.dscp}): {m.rule.id}")
+                )
+        if not self.policy.keep_host_marking:
+            items.append(
+                Item(
+                    chain,
+                    (("action", "change-dscp"), ("new-dscp", "0"), ("passthrough", "no")),
+                    "no class: DSCP 0 (a host's own marking is not trusted)",
+                )
             )
-            items.append(Item(pairs, f"QoS {m.qos.name} (DSCP {m.qos.dscp}): {m.rule.id}"))
-    return items
+        return items
 
 
 class RouterOSRenderer:
@@ -246,37 +245,69 @@ class RouterOSRenderer:
     )
 
     options: dict[str, str] = {
-        "lan": "the router's LAN interface(s), comma-separated "
-        "(default: the site's [lan] interfaces)",
-        "helsenett": "the router's interface towards the NHN router (default: the site's name)",
-        "internett": "the router's interface to the site's own internet line "
-        "(default: the site's name)",
+        "lan": "the router's LAN interface(s), comma-separated, or one bridge (e.g. bridge)",
+        "helsenett": "the router's interface towards the NHN router (e.g. ether1)",
+        "internett": "the router's interface to the site's own internet line (e.g. ether2)",
     }
     limits: tuple[str, ...] = (
-        "the rules are appended to the forward chain: earlier rules that accept new connections "
-        "win, and FastTrack skips these rules and the DSCP marking for fast-tracked connections",
+        "FastTrack is not used for the traffic of the LAN and uplinks: the policy accepts "
+        "established connections itself, ahead of any fasttrack rule, so DSCP marking sees "
+        "every packet (more CPU per packet)",
+        "the four tables (IPv4/IPv6 filter and mangle) switch to a new generation one after "
+        "another, not together; each holds one whole generation at any time",
+        "traffic from other interfaces (VPN, management) is left to the rules already there, "
+        "except towards the LAN and the uplinks",
+        "no queues: DSCP marking only",
     )
 
     def render(self, policy: Policy, options: Mapping[str, str] | None = None) -> list[Artifact]:
-        lan, up = self._interfaces(policy, dict(options or {}))
-        sections = [_section(policy, family, up) for family in (4, 6)]
-        text = render_template(
+        names = interface_map(
+            policy, dict(options or {}), IFACE_RE, "ether1", "routeros", one_lan=True
+        )
+        lan = list(dict.fromkeys(names[i] for i in policy.lan_interfaces))
+        up = {u.interface: names[u.interface] for u in policy.uplinks}
+        wan = list(dict.fromkeys(up.values()))
+        sections = [_Builder(policy, family, up).build() for family in (4, 6)]
+        iflists = [
+            IfList(f"{PRE}-lan", "LAN interfaces", lan),
+            IfList(f"{PRE}-wan", "uplinks", wan),
+            IfList(f"{PRE}-all", "LAN and uplinks: what this policy governs", lan + wan),
+        ]
+        switches = []
+        for s in sections:
+            switches.append(
+                Switch(
+                    f"{s.menu} firewall filter",
+                    f"{PRE}-fwd",
+                    (("in-interface-list", f"{PRE}-all"),),
+                )
+            )
+        for s in sections:
+            if s.mangle:
+                switches.append(
+                    Switch(
+                        f"{s.menu} firewall mangle",
+                        f"{PRE}-qos",
+                        (("in-interface-list", f"{PRE}-lan"), ("out-interface-list", f"{PRE}-wan")),
+                    )
+                )
+        script = render_template(
             "routeros.j2",
             policy=policy,
-            tag=TAG,
-            lan_list=LAN_LIST,
-            lan=lan,
+            gen=GEN,
+            interfaces=list(dict.fromkeys(lan + wan)),
             uplinks=[(u.zone.value, up[u.interface]) for u in policy.uplinks],
+            iflists=iflists,
             sections=sections,
-            ascii=_ascii,
+            switches=switches,
+            marker_menu="/ip firewall filter",
+            text=text,
         )
-        return [Artifact("nhn-appliance.rsc", text)]
-
-    @staticmethod
-    def _interfaces(policy: Policy, opts: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-        names = interface_map(policy, opts, IFACE_RE, "ether1", "routeros", one_lan=True)
-        lan = list(dict.fromkeys(names[i] for i in policy.lan_interfaces))
-        return lan, {u.interface: names[u.interface] for u in policy.uplinks}
+        # the generation is the digest of what the device acts on (statements, comments
+        # blanked): the same rules are the same generation, a changed rule is a new one
+        acted = [QUOTED.sub('""', x) for x in script.splitlines() if not x.startswith("#")]
+        digest = "g" + hashlib.sha256("\n".join(acted).encode()).hexdigest()[:8]
+        return [Artifact("nhn-appliance.rsc", script.replace(GEN, digest))]
 
 
 RENDERER = RouterOSRenderer()

@@ -119,7 +119,7 @@ def test_bad_options_are_refused(target: str, options: dict[str, str]) -> None:
     [
         ("cisco-ios", "helsenett", {"internett": "Gi0/2", "helsenett": "Gi0/1", "lan": "Gi0/0"}),
         ("junos", "helsenett", {"internett": "ge-0/0/2.0"}),
-        ("routeros", "trick-open-hn", {"internett": "ether2"}),
+        ("routeros", "trick-open-hn", {"lan": "br", "helsenett": "e1", "internett": "e2"}),
     ],
 )
 def test_option_for_a_missing_uplink_is_refused(

@@ -1,52 +1,185 @@
-"""MikroTik RouterOS: the script's command lines, and the forward chain and mangle.
+"""MikroTik RouterOS v7: a statement-by-statement interpreter of a script, and a device.
 
-The reader knows RouterOS, not the renderer: it reads the script's command
-lines (menu paths, ``add key=value ...``), builds address lists and interface
-lists, and walks ``forward`` the way RouterOS does (first match in chain
-order, ``jump``/``return``, built-in chains accept at their end), then
-``postrouting`` mangle (every matching ``change-dscp`` applies in order; the
-last one wins unless ``passthrough=no`` stops the walk).
+Written from MikroTik's documentation, not from the renderer:
+
+- Filter [ROS-FILTER] (help.mikrotik.com, "Filter"): rules of a chain are walked top to bottom;
+  ``accept``/``drop``/``reject`` end the walk, ``jump`` walks another chain and comes back at its
+  end or at ``return``, ``passthrough``/``log``/``fasttrack-connection`` go on; a packet that
+  matches no rule of a built-in chain is accepted. ``place-before`` inserts before an item.
+- Mangle (help.mikrotik.com, "Mangle"): ``forward`` sees routed packets; ``change-dscp`` sets the
+  DSCP; with ``passthrough=no`` the packet leaves the mangle chain at that rule.
+- FastTrack (MikroTik manual "IP/Fasttrack"): ``fasttrack-connection`` marks the connection;
+  its later packets "bypass firewall, connection tracking, simple queues, ...", so neither the
+  filter nor mangle sees them: their DSCP is what the host set.
+- Scripting: ``:if (cond) do={...}`` runs its block when cond is true; ``:error`` fails;
+  ``[:len [find ...]]`` counts items; a failing command ends the script it is in. ``/import``
+  runs a file as one script and stops at the first error; a terminal paste runs each top-level
+  line (a whole ``{...}`` block being one) by itself and goes on after a failing one.
+- Safe Mode: not modelled here (it undoes a session's changes when the session drops; the
+  tests hold the script to a stronger promise, without it).
+
+Enum values checked: filter/mangle actions, ``reject-with`` (IPv4: the ICMP types and
+tcp-reset; IPv6: icmp-no-route, icmp-admin-prohibited, icmp-not-neighbour,
+icmp-address-unreachable, icmp-port-unreachable, tcp-reset; from memory of the v7 pages, not
+read from a stored copy), connection states, protocols; interface and interface-list names must
+exist, as RouterOS refuses an unknown one ("input does not match any value of interface").
 """
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import re
-from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-PAIR = re.compile(r'([a-z][a-z0-9-]*)=("[^"\\$\[\]?\n]*"|[A-Za-z0-9_.,:/!-]+)(?: |$)')
-REMOVAL = re.compile(
-    r"(/(?:ip|ipv6) firewall (?:filter|mangle|address-list)|/interface list(?: member)?) "
-    r'remove \[find where comment~"\^nhn-appliance:"\]'
+FILTER_ACTIONS = {
+    "accept",
+    "drop",
+    "reject",
+    "jump",
+    "return",
+    "passthrough",
+    "log",
+    "fasttrack-connection",
+    "tarpit",
+    "add-src-to-address-list",
+    "add-dst-to-address-list",
+}
+MANGLE_ACTIONS = {
+    "accept",
+    "jump",
+    "return",
+    "passthrough",
+    "log",
+    "change-dscp",
+    "mark-connection",
+    "mark-packet",
+    "mark-routing",
+    "change-ttl",
+    "fasttrack-connection",
+    "clear-df",
+    "change-mss",
+}
+REJECT_WITH = {
+    4: {
+        "icmp-admin-prohibited",
+        "icmp-host-prohibited",
+        "icmp-host-unreachable",
+        "icmp-net-prohibited",
+        "icmp-network-unreachable",
+        "icmp-port-unreachable",
+        "icmp-protocol-unreachable",
+        "tcp-reset",
+    },
+    6: {
+        "icmp-no-route",
+        "icmp-admin-prohibited",
+        "icmp-not-neighbour",
+        "icmp-address-unreachable",
+        "icmp-port-unreachable",
+        "tcp-reset",
+    },
+}
+STATES = {"established", "related", "new", "invalid", "untracked"}
+PROTOCOLS = {"tcp", "udp", "icmp", "icmpv6", "gre", "ipsec-esp", "ipsec-ah", "ipv6-encap"}
+RULE_KEYS = {
+    "chain",
+    "action",
+    "comment",
+    "jump-target",
+    "reject-with",
+    "new-dscp",
+    "passthrough",
+    "place-before",
+    "connection-state",
+    "connection-nat-state",
+    "in-interface",
+    "out-interface",
+    "in-interface-list",
+    "out-interface-list",
+    "src-address-list",
+    "dst-address-list",
+    "src-address",
+    "dst-address",
+    "protocol",
+    "dst-port",
+    "hw-offload",
+    "ipsec-policy",
+    "disabled",
+}
+BUILTIN_LISTS = {"all", "none", "dynamic", "static"}
+TABLES = [
+    f"/{f} firewall {t}" for f in ("ip", "ipv6") for t in ("filter", "mangle", "address-list")
+]
+MENUS = [*TABLES, "/interface list", "/interface list member"]
+
+LEN = re.compile(r'\[:len \[(/[a-z0-9 -]+?) find where (name|comment)="([^"]*)"\]\] (=|>) 0')
+CMD = re.compile(r"(/[a-z0-9 -]+?) (add|remove) (.*)")
+PAIR = re.compile(
+    r'([a-z][a-z0-9-]*)=("[^"]*"|\[:pick \[(/[a-z0-9 -]+?) find where dynamic=no\] 0\]|[^\s"\[]+)'
+    r"(?: |$)"
 )
-MENU = re.compile(r"/[a-z0-9]+(?: [a-z0-9-]+)*")
+FIND = re.compile(r'\[find where comment~"([^"]*)"(?: && !\(comment~"([^"]*)"\))?\]')
 
 
-def read_script(text: str) -> tuple[dict[str, list[dict[str, str]]], list[str]]:
-    """menu path -> its ``add`` items (key -> value), and the menus the script clears first."""
-    menus: dict[str, list[dict[str, str]]] = defaultdict(list)
-    removals: list[str] = []
-    menu = None
-    for raw in text.splitlines():
+class RosError(Exception):
+    """What RouterOS prints for a failing command (the statement, and a script, end here)."""
+
+
+@dataclass
+class Statement:
+    index: int  #: place among the script's simple statements, for failure injection
+    text: str
+
+
+@dataclass
+class TopLevel:
+    """One top-level line of a paste: a command, or an :if with its (one- or multi-line) block."""
+
+    head: Statement
+    cond: list[str] = field(default_factory=list)
+    body: list[Statement] = field(default_factory=list)
+    is_if: bool = False
+
+
+def parse(script: str) -> list[TopLevel]:
+    out: list[TopLevel] = []
+    n = 0
+    block: TopLevel | None = None
+    for raw in script.splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        if m := REMOVAL.fullmatch(line):
-            assert not menus, "removal after an add"
-            removals.append(m.group(1))
-        elif MENU.fullmatch(line):
-            menu = line
-        else:
-            assert line.startswith("add ") and menu, line
-            rest, item = line[4:], {}
-            while rest:
-                m = PAIR.match(rest)
-                assert m, f"not key=value: {rest!r}"
-                assert m.group(1) not in item, line
-                item[m.group(1)] = m.group(2).strip('"')
-                rest = rest[m.end() :]
-            menus[menu].append(item)
-    return menus, removals
+        if block is not None:
+            if line == "}":
+                out.append(block)
+                block = None
+                continue
+            block.body.append(Statement(n, line))
+            n += 1
+            continue
+        m = re.fullmatch(r":if \((.*)\) do=\{(.*)", line)
+        if m:
+            top = TopLevel(Statement(n, line), m.group(1).split(" && "), is_if=True)
+            n += 1
+            rest = m.group(2)
+            if rest:
+                assert rest.endswith("}"), line
+                top.body.append(Statement(n, rest[:-1]))
+                n += 1
+                out.append(top)
+            else:
+                block = top
+            continue
+        out.append(TopLevel(Statement(n, line)))
+        n += 1
+    assert block is None, "unclosed block"
+    return out
+
+
+def count(script: str) -> int:
+    return sum(1 + len(t.body) for t in parse(script))
 
 
 def _in(entry: str, ip: int, family: int) -> bool:
@@ -65,39 +198,182 @@ def _ports(value: str, port: int) -> bool:
     return False
 
 
-class Router:
-    """One family's filter and mangle of a RouterOS script, evaluated packet by packet."""
+class Device:
+    """A RouterOS device's configuration: interfaces and the menus a script may change."""
 
-    def __init__(self, menus: dict, family: int) -> None:
-        pre = "/ip" if family == 4 else "/ipv6"
-        self.family = family
-        self.lists: dict[str, list[str]] = defaultdict(list)
-        for e in menus[f"{pre} firewall address-list"]:
-            self.lists[e["list"]].append(e["address"])
-        self.iflists: dict[str, set[str]] = defaultdict(set)
-        for e in menus["/interface list member"]:
-            self.iflists[e["list"]].add(e["interface"])
-        self.filter = menus[f"{pre} firewall filter"]
-        self.mangle = menus[f"{pre} firewall mangle"]
+    def __init__(self, interfaces: set[str]) -> None:
+        self.interfaces = set(interfaces)
+        self.menus: dict[str, list[dict[str, str]]] = {m: [] for m in MENUS}
+        self.ids = 0
 
-    def _test(self, key: str, value: str, pkt: dict) -> bool:
+    def copy(self) -> Device:
+        return copy.deepcopy(self)
+
+    # -- running a script ------------------------------------------------------------
+    def run(
+        self,
+        script: str,
+        mode: str = "import",
+        fail_at: int | None = None,
+        boundary: Callable[[Device], None] | None = None,
+    ) -> list[str]:
+        """Run the script as ``/import`` (stops at the first error) or as a terminal paste
+        (each top-level statement alone); ``fail_at`` makes that statement fail. The errors."""
+        errors: list[str] = []
+        for top in parse(script):
+            try:
+                self._top(top, fail_at, boundary)
+            except RosError as e:
+                errors.append(str(e))
+                if mode == "import":
+                    break
+            if boundary:
+                boundary(self)
+        return errors
+
+    def _top(self, top: TopLevel, fail_at: int | None, boundary) -> None:
+        if top.head.index == fail_at:
+            raise RosError(f"injected failure: {top.head.text}")
+        if not top.is_if:
+            self.command(top.head.text)
+            return
+        if not all(self._cond(c) for c in top.cond):
+            return
+        for st in top.body:
+            if st.index == fail_at:
+                raise RosError(f"injected failure: {st.text}")
+            self.command(st.text)
+            if boundary:
+                boundary(self)
+
+    def _cond(self, text: str) -> bool:
+        m = LEN.fullmatch(text)
+        assert m, f"unknown condition {text!r}"
+        menu, key, value, op = m.groups()
+        if menu == "/interface":
+            n = int(value in self.interfaces) if key == "name" else 0
+        else:
+            n = sum(1 for i in self.menus[menu] if i.get(key) == value)
+        return n == 0 if op == "=" else n > 0
+
+    def command(self, text: str) -> None:
+        if text.startswith(":error "):
+            raise RosError(text[7:].strip('"'))
+        m = CMD.fullmatch(text)
+        assert m, f"unknown command {text!r}"
+        menu, verb, rest = m.groups()
+        assert menu in self.menus, f"unknown menu {menu}"
+        if verb == "remove":
+            f = FIND.fullmatch(rest)
+            assert f, rest
+            keep, drop = f.group(2), f.group(1)
+            self.menus[menu] = [
+                i
+                for i in self.menus[menu]
+                if not (
+                    re.search(drop, i.get("comment", ""))
+                    and not (keep and re.search(keep, i.get("comment", "")))
+                )
+            ]
+            return
+        item: dict[str, str] = {}
+        place = None
+        while rest:
+            p = PAIR.match(rest)
+            if not p:
+                raise AssertionError(f"not key=value: {rest!r}")
+            key, value = p.group(1), p.group(2)
+            assert key not in item, f"{key} twice"
+            if key == "place-before":
+                assert p.group(3) == menu, "place-before must name an item of its own menu"
+                statics = [i for i in self.menus[menu] if not i.get("dynamic")]
+                if not statics:
+                    raise RosError("no such item (place-before on an empty list)")
+                place = statics[0][".id"]
+            else:
+                item[key] = value.strip('"')
+            rest = rest[p.end() :]
+        self._validate(menu, item)
+        self.ids += 1
+        item[".id"] = f"*{self.ids:X}"
+        items = self.menus[menu]
+        at = next(n for n, i in enumerate(items) if i[".id"] == place) if place else len(items)
+        items.insert(at, item)
+
+    def _validate(self, menu: str, item: dict[str, str]) -> None:
+        lists = {i["name"] for i in self.menus["/interface list"]} | BUILTIN_LISTS
+        if menu == "/interface list":
+            if item["name"] in lists:
+                raise RosError("failure: entry already exists")
+            return
+        if menu == "/interface list member":
+            if item["list"] not in lists:
+                raise RosError("input does not match any value of list")
+            if item["interface"] not in self.interfaces:
+                raise RosError("input does not match any value of interface")
+            return
+        family = 6 if menu.startswith("/ipv6") else 4
+        if menu.endswith("address-list"):
+            ipaddress.ip_network(item["address"].split("-")[0], strict=False)
+            return
+        unknown = set(item) - RULE_KEYS
+        assert not unknown, f"keys RouterOS does not have here: {unknown}"
+        action = item.get("action", "accept")
+        if action not in (FILTER_ACTIONS if menu.endswith("filter") else MANGLE_ACTIONS):
+            raise RosError(f"input does not match any value of action: {action}")
+        if (action == "jump") != ("jump-target" in item):
+            raise RosError("jump needs jump-target")
+        if "reject-with" in item and item["reject-with"] not in REJECT_WITH[family]:
+            raise RosError(f"input does not match any value of reject-with: {item['reject-with']}")
+        if item.get("reject-with") == "tcp-reset" and item.get("protocol") != "tcp":
+            raise RosError("tcp-reset needs protocol=tcp")
+        if "connection-state" in item:
+            assert set(item["connection-state"].lstrip("!").split(",")) <= STATES
+        if "protocol" in item and item["protocol"] not in PROTOCOLS:
+            raise RosError("input does not match any value of protocol")
+        if "dst-port" in item and item.get("protocol") not in ("tcp", "udp"):
+            raise RosError("dst-port needs protocol tcp or udp")
+        if "new-dscp" in item:
+            assert 0 <= int(item["new-dscp"]) <= 63
+        for key in ("in-interface", "out-interface"):
+            if key in item and item[key].lstrip("!") not in self.interfaces:
+                raise RosError("input does not match any value of interface")
+        for key in ("in-interface-list", "out-interface-list"):
+            if key in item and item[key].lstrip("!") not in lists:
+                raise RosError("input does not match any value of interface-list")
+
+    # -- packets -----------------------------------------------------------------------
+    def _members(self, name: str) -> set[str]:
+        if name == "all":
+            return set(self.interfaces)
+        return {m["interface"] for m in self.menus["/interface list member"] if m["list"] == name}
+
+    def _test(self, key: str, value: str, pkt: dict, pre: str) -> bool:
         if key == "connection-state":
             return pkt["state"] in value.split(",")
+        if key == "connection-nat-state":
+            return False  # no NAT in this model: the connection has no NAT state
+        if key == "ipsec-policy":
+            return False  # no IPsec here
         if key in ("in-interface-list", "out-interface-list"):
-            return pkt[key.split("-")[0]] in self.iflists[value]
+            return pkt[key.split("-")[0]] in self._members(value)
         if key in ("in-interface", "out-interface"):
             return pkt[key.split("-")[0]] == value
         if key in ("src-address-list", "dst-address-list"):
-            return any(_in(a, pkt[key[:3]], self.family) for a in self.lists[value])
-        if key == "dst-address":
-            return _in(value, pkt["dst"], self.family)
+            entries = self.menus[f"{pre} firewall address-list"]
+            return any(
+                e["list"] == value and _in(e["address"], pkt[key[:3]], pkt["family"])
+                for e in entries
+            )
+        if key in ("src-address", "dst-address"):
+            return _in(value, pkt[key[:3]], pkt["family"])
         if key == "protocol":
             return pkt["proto"] == value
         if key == "dst-port":
             return pkt["proto"] in ("tcp", "udp") and _ports(value, pkt["port"])
-        raise AssertionError(f"the reader does not know {key}=")
+        raise AssertionError(f"the interpreter does not know {key}=")
 
-    def _match(self, rule: dict[str, str], pkt: dict) -> bool:
+    def _match(self, rule: dict[str, str], pkt: dict, pre: str) -> bool:
         for key, raw in rule.items():
             if key in (
                 "chain",
@@ -107,38 +383,58 @@ class Router:
                 "reject-with",
                 "new-dscp",
                 "passthrough",
+                ".id",
+                "hw-offload",
             ):
                 continue
-            if self._test(key, raw.lstrip("!"), pkt) == raw.startswith("!"):
+            if self._test(key, raw.lstrip("!"), pkt, pre) == raw.startswith("!"):
                 return False
         return True
 
-    def _chain(self, chain: str, pkt: dict, depth: int = 0) -> str | None:
+    def _walk(self, menu: str, chain: str, pkt: dict, depth: int = 0):
+        """(action, rule) that ended the walk, or None at the end of the chain."""
         assert depth < 16, "jump loop"
-        for rule in (r for r in self.filter if r["chain"] == chain):
-            if not self._match(rule, pkt):
+        pre = menu.split(" firewall")[0]
+        for rule in [r for r in self.menus[menu] if r["chain"] == chain]:
+            if rule.get("disabled") == "yes" or not self._match(rule, pkt, pre):
                 continue
-            action = rule["action"]
-            if action in ("accept", "drop", "reject"):
-                return action
+            action = rule.get("action", "accept")
             if action == "jump":
-                result = self._chain(rule["jump-target"], pkt, depth + 1)
-                if result:
-                    return result
+                end = self._walk(menu, rule["jump-target"], pkt, depth + 1)
+                if end is not None:
+                    return end
             elif action == "return":
                 return None
-            else:
-                raise AssertionError(f"unexpected action {action}")
+            elif action == "fasttrack-connection":
+                pkt["fasttrack"] = True
+            elif action == "change-dscp":
+                pkt["dscp"] = int(rule["new-dscp"])
+                if rule.get("passthrough", "yes") == "no":
+                    return ("stop", rule)
+            elif action in ("accept", "drop", "reject"):
+                return (action, rule)
         return None
 
-    def verdict(self, pkt: dict) -> str:
-        return self._chain("forward", pkt) or "accept"  # built-in chains accept at their end
+    def forward(self, pkt: dict) -> tuple[str, str | None]:
+        """The filter's verdict on one packet in ``forward``, and reject-with when rejected."""
+        pre = "/ip" if pkt["family"] == 4 else "/ipv6"
+        end = self._walk(f"{pre} firewall filter", "forward", pkt)
+        if end is None:
+            return "accept", None  # a built-in chain accepts what no rule ended
+        action, rule = end
+        return action, rule.get("reject-with") if action == "reject" else None
 
-    def dscp(self, pkt: dict) -> int | None:
-        dscp = None
-        for rule in (r for r in self.mangle if r["chain"] == "postrouting"):
-            if self._match(rule, pkt) and rule["action"] == "change-dscp":
-                dscp = int(rule["new-dscp"])
-                if rule.get("passthrough") == "no":
-                    break
-        return dscp
+    def connection(self, pkt: dict) -> tuple[str, str | None, int]:
+        """A new connection's first packet, then a later one: the verdict, reject-with, and
+        the DSCP the later packets leave with (FastTrack skips mangle for them)."""
+        pre = "/ip" if pkt["family"] == 4 else "/ipv6"
+        first = dict(pkt, state="new")
+        verdict, how = self.forward(first)
+        if verdict != "accept":
+            return verdict, how, pkt["dscp"]
+        later = dict(pkt, state="established")
+        assert self.forward(later)[0] == "accept", "replies of an accepted connection pass"
+        if later.get("fasttrack"):  # its later packets take the fast path
+            return verdict, how, pkt["dscp"]
+        self._walk(f"{pre} firewall mangle", "forward", later)
+        return verdict, how, later["dscp"]
