@@ -296,6 +296,7 @@ class RouterOSRenderer:
             policy=policy,
             gen=GEN,
             interfaces=list(dict.fromkeys(lan + wan)),
+            lan=lan,
             uplinks=[(u.zone.value, up[u.interface]) for u in policy.uplinks],
             iflists=iflists,
             sections=sections,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import GOLDEN
-from render_cases import policy
+from render_cases import options_for, policy
 
 from nhn_appliance.render import RENDERERS, get_renderer
 
@@ -22,7 +22,7 @@ GOLDEN_CASES = ["default", "default-pinned"]
 @pytest.mark.parametrize("case", GOLDEN_CASES)
 @pytest.mark.parametrize("target", sorted(RENDERERS))
 def test_golden_default_site(target: str, case: str, golden) -> None:
-    artifacts = get_renderer(target).render(policy(case))
+    artifacts = get_renderer(target).render(policy(case), options_for(target, policy(case)))
     assert artifacts, "a renderer must produce at least one file"
     for art in artifacts:
         golden(f"{target}/{case}.{art.name}", art.text)
