@@ -517,6 +517,14 @@ class FarListener:
                     conn.close()
                     self.peers.append((self._roles[id(sock)], peer[0]))
 
+    def peers_after(self, seen: int, count: int, timeout: float = 2.0) -> list[tuple[str, str]]:
+        """The ``count`` peers accepted after the first ``seen``; the client's connect()
+        returns once the kernel has the handshake, before this thread accepts."""
+        deadline = time.monotonic() + timeout
+        while len(self.peers) < seen + count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.peers[seen:]
+
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
