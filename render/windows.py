@@ -1,17 +1,18 @@
 """Windows: PowerShell scripts for the Windows Firewall and policy-based QoS of the PCs themselves.
 
 One script per use: ``site-pc.ps1`` for an ordinary PC on the LAN, and one
-``<profile>.ps1`` per profile binding for the machines with an isolation list
-(for example the remote-support provider's PC, ``fjernhjelp-leverandor``).
-Each script is idempotent: it removes the rules of its one firewall group and
-its QoS policies (``nhn-appliance-*``) first, then adds them anew.
+``<profile>.ps1`` per profile binding, run on that profile's host itself (the
+remote-support provider's PC, the video room).
 
-Windows applies every Block rule before any Allow rule, whatever their order,
-so a Block rule here covers only what the policy really blocks: an explicit
-reject is cut down to where no opening (through any uplink) and not the LAN
-itself lets the traffic out. A PC has no uplinks: a destination is allowed
-when the policy allows it through any of them. Free text goes only into
-``#`` comment lines; every string is single-quoted.
+Windows re-authorises every open connection when its firewall policy changes
+(ALE re-authorisation), so the order of the script is the safety: this run's
+rules are added first, then the previous run's are disabled, then the default
+outbound action becomes Block, last; an error undoes the run, and a scheduled
+task undoes it unless the technician confirms (see the template's header).
+Windows applies every Block rule before any Allow rule, so Block rules cover
+only what the policy really blocks (policy.regions decides where).
+
+This module maps the policy to view data; the template spells every statement.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from dataclasses import dataclass, field
 
 from nhn_appliance.errors import UsageError
 from nhn_appliance.policy.addresses import format_ip, format_span, merge_spans, span_cidrs
-from nhn_appliance.policy.compile import rule_covers
-from nhn_appliance.policy.model import ALL_PORTS, Action, Policy, Proto, Rule, Span
+from nhn_appliance.policy.model import Action, Policy, Proto, Rule, Span
 from nhn_appliance.policy.qos import marks
+from nhn_appliance.policy.regions import blocked_regions
 from nhn_appliance.render import Artifact
 from nhn_appliance.render.templating import render_template
 
@@ -36,6 +37,7 @@ FW_PROTO = {"tcp": "TCP", "udp": "UDP", "any": "Any"}
 QOS_PROTO = {Proto.TCP: "TCP", Proto.UDP: "UDP", Proto.ANY: "Both"}
 ASCII = str.maketrans({"æ": "ae", "ø": "o", "å": "aa", "Æ": "Ae", "Ø": "O", "Å": "Aa"})
 _QUOTES = "'\u2018\u2019\u201a\u201b"  # PowerShell ends a single-quoted string at any of these
+BUILTIN = ("keep", "disable", "list")
 
 
 def ps(value: object) -> str:
@@ -61,21 +63,21 @@ def _address(span: Span) -> str:
     """A Windows remote address: host, CIDR or range (a whole family as a range, not /0)."""
     top = (1 << (32 if span.family == 4 else 128)) - 1
     if (span.first, span.last) == (0, top):
-        return f"{format_ip(span.family, 0)}-{format_ip(span.family, top)}"
+        return "-".join((format_ip(span.family, 0), format_ip(span.family, top)))
     return format_span(span)
 
 
 def _ports(ports) -> list[str]:
     """RemotePort values; none (every port) for the whole range."""
-    if list(ports) == [(0, 65535)]:
+    if [tuple(p) for p in ports] == [(0, 65535)]:
         return []
-    return [str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ports]
+    return [str(lo) if lo == hi else "-".join((str(lo), str(hi))) for lo, hi in ports]
 
 
 @dataclass
 class FwRule:
-    name: str
-    display: str
+    number: int  #: appended to the run's name prefix by the script, as NNN
+    purpose: str  #: the DisplayName after "nhn-appliance: "
     action: str  #: Allow | Block
     protocol: str  #: TCP | UDP | Any
     addresses: list[str]
@@ -85,10 +87,12 @@ class FwRule:
 
 @dataclass
 class QosPolicy:
-    name: str
+    number: int
+    klass: str
     prefix: str
     protocol: str  #: TCP | UDP | Both
-    ports: tuple[int, int] | None
+    port: int | None  #: one destination port
+    port_range: tuple[int, int] | None  #: or a range of them
     dscp: int
     note: str
 
@@ -104,110 +108,18 @@ class Script:
     proxy: str = ""  #: "" = none, "#" = commented out, else HOST:PORT
 
 
-def _cuts(bounds: set[int], lo: int, hi: int) -> list[tuple[int, int]]:
-    """[lo, hi] cut where a piece starts at one of the bounds."""
-    points = sorted({lo} | {b for b in bounds if lo < b <= hi})
-    return [(a, b - 1) for a, b in zip(points, points[1:] + [hi + 1], strict=True)]
+@dataclass
+class Options:
+    builtin: str  #: keep | disable | list
+    nla: bool  #: set "Do not use NLA" so DSCP applies outside a domain
+    minutes: int  #: until the rollback task undoes an unconfirmed run
 
 
-def _merge(pieces: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    out: list[tuple[int, int]] = []
-    for lo, hi in sorted(pieces):
-        if out and lo <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(hi, out[-1][1]))
-        else:
-            out.append((lo, hi))
-    return tuple(out)
-
-
-def _accepted(
-    policy: Policy,
-    rules: list[Rule],
-    default: Action,
-    family: int,
-    proto: str,
-    addr: int,
-    port: int | None,
-) -> bool:
-    """Whether the policy lets this flow out through any uplink (or it stays in the LAN)."""
-    if any(p.family == family and p.first <= addr <= p.last for p in policy.lan_prefixes):
-        return True  # within the LAN: the router passes it, and so does the script
-    for up in policy.uplinks:
-        first = next(
-            (r for r in rules if rule_covers(r, up.interface, family, proto, addr, port)), None
-        )
-        if (first.action if first else default) == Action.ACCEPT:
-            return True
-    return False
-
-
-PortsBlocked = tuple[tuple[int, int], ...]
-
-
-def _blocks(
-    policy: Policy, rules: list[Rule], default: Action
-) -> list[tuple[Rule, str, list[Span], list[tuple[int, int]]]]:
-    """(reject rule, protocol, spans, ports) where an explicit reject decides and nothing accepts.
-
-    The reject's region is cut at every rule and LAN boundary into pieces that
-    each rule covers wholly or not at all; a piece is blocked when the policy
-    does not let it out. Other protocols of an every-protocol reject are kept
-    only when TCP and UDP are blocked wholly too (one ``Any`` rule)."""
-    out: list[tuple[Rule, str, list[Span], list[tuple[int, int]]]] = []
-    unique = {
-        (r.id, r.family, r.proto, r.dst, r.ports): r for r in rules if r.action != Action.ACCEPT
-    }
-    for rej in unique.values():  # one per zone in the policy; a PC has no uplinks
-        fam = rej.family
-        same = [r for r in rules if r.family == fam]
-        bounds = {v for r in same for s in r.dst for v in (s.first, s.last + 1)}
-        bounds |= {v for p in policy.lan_prefixes if p.family == fam for v in (p.first, p.last + 1)}
-        protos = ("tcp", "udp", "other") if rej.proto == Proto.ANY else (rej.proto.value,)
-        # per protocol: the blocked port ranges (TCP, UDP), or whether the rest is blocked
-        groups: dict[tuple[PortsBlocked | bool, ...], list[Span]] = {}
-        for span in rej.dst:
-            for alo, ahi in _cuts(bounds, span.first, span.last):
-                here = [r for r in same if any(s.first <= alo <= s.last for s in r.dst)]
-                sig: list[PortsBlocked | bool] = []
-                for proto in protos:
-                    if proto == "other":
-                        sig.append(not _accepted(policy, here, default, fam, "icmp", alo, None))
-                        continue
-                    pb = {
-                        v
-                        for r in here
-                        if r.proto.value == proto
-                        for p in r.ports
-                        for v in (p.lo, p.hi + 1)
-                    }
-                    sig.append(
-                        _merge(
-                            [
-                                (lo, hi)
-                                for pr in (rej.ports or ALL_PORTS)
-                                for lo, hi in _cuts(pb, pr.lo, pr.hi)
-                                if not _accepted(policy, here, default, fam, proto, alo, lo)
-                            ]
-                        )
-                    )
-                groups.setdefault(tuple(sig), []).append(Span(fam, alo, ahi))
-        for blocked, pieces in groups.items():
-            spans = list(merge_spans(pieces))
-            if rej.proto == Proto.ANY and blocked == (((0, 65535),), ((0, 65535),), True):
-                out.append((rej, "any", spans, []))
-                continue
-            for proto, ports in zip(protos, blocked, strict=True):
-                # other protocols (a bool): left to the default outbound action
-                if not isinstance(ports, bool) and ports:
-                    out.append((rej, proto, spans, list(ports)))
-    return out
-
-
-def _fw_rules(policy: Policy, scope: str, default: Action, key: str) -> list[FwRule]:
-    rules = list(policy.scope_rules(scope))
+def _fw_rules(policy: Policy, scope: str, default: Action) -> list[FwRule]:
+    rules = [r for r in policy.rules if r.profile == scope]
     out = [
         FwRule(
-            "",
+            0,
             "within the LAN",
             "Allow",
             "Any",
@@ -223,30 +135,41 @@ def _fw_rules(policy: Policy, scope: str, default: Action, key: str) -> list[FwR
     for (rid, proto, ports), (r, spans) in allows.items():
         out.append(
             FwRule(
-                "",
-                f"{_safe(rid)} ({proto.value})",
+                0,
+                "".join((_safe(rid), " (", proto.value, ")")),
                 "Allow",
                 FW_PROTO[proto.value],
                 [_address(s) for s in merge_spans(spans)],
                 _ports(ports),
-                f"{rid} {r.source}",
+                " ".join((rid, r.source)),
             )
         )
-    for rej, proto, spans, ports in _blocks(policy, rules, default):
+    for reg in blocked_regions(policy, scope, default):
         out.append(
             FwRule(
-                "",
-                f"{_safe(rej.id)} ({proto}, {rej.action.value})",
+                0,
+                "".join((_safe(reg.rule.id), " (", reg.proto, ", ", reg.rule.action.value, ")")),
                 "Block",
-                FW_PROTO[proto],
-                [_address(s) for s in spans],
-                _ports(ports),
-                f"{rej.id} {rej.source}",
+                FW_PROTO[reg.proto],
+                [_address(s) for s in reg.spans],
+                _ports(reg.ports),
+                " ".join((reg.rule.id, reg.rule.source)),
+            )
+        )
+    if not any(p.family == 6 for p in policy.lan_prefixes):
+        out.append(
+            FwRule(
+                0,
+                "no IPv6 (the LAN has no IPv6 prefix)",
+                "Block",
+                "Any",
+                [_address(Span(6, 0, (1 << 128) - 1))],
+                [],
+                "the site's LAN is IPv4 only: every IPv6 destination is blocked",
             )
         )
     for n, rule in enumerate(out, 1):
-        rule.name = f"{GROUP}-{key}-{n:03d}"
-        rule.display = f"{GROUP}: {rule.display}"
+        rule.number = n
     return out
 
 
@@ -256,16 +179,18 @@ def _qos(policy: Policy) -> list[QosPolicy]:
         for m in marks(policy, family):
             if m.proto != Proto.ANY and m.rule.proto == Proto.ANY:
                 continue  # the Both policy of the same rule marks these already
-            ports = None if (m.plo, m.phi) == (0, 65535) else (m.plo, m.phi)
+            whole = (m.plo, m.phi) == (0, 65535)
             for prefix in span_cidrs(Span(family, m.first, m.last)):
                 out.append(
                     QosPolicy(
-                        f"{GROUP}-q{len(out) + 1:03d}-{_safe(m.qos.name)}",
+                        len(out) + 1,
+                        _safe(m.qos.name),
                         prefix,
                         QOS_PROTO[m.proto],
-                        ports,
+                        m.plo if m.plo == m.phi else None,
+                        None if whole or m.plo == m.phi else (m.plo, m.phi),
                         m.qos.dscp,
-                        f"{m.qos.name} (DSCP {m.qos.dscp}): {m.rule.id}",
+                        "".join((m.qos.name, " (DSCP ", str(m.qos.dscp), "): ", m.rule.id)),
                     )
                 )
     return out
@@ -281,6 +206,13 @@ class WindowsRenderer:
         "winhttp-proxy": "the system proxy (netsh winhttp) in the site PC script: yes "
         "(the endpoint the catalogue marks system_proxy), no, or HOST:PORT; "
         "default: the line, commented out",
+        "builtin-allow": "Windows' own enabled outbound Allow rules (Core Networking DNS, DHCP, "
+        "apps' rules), which let traffic out past the policy: keep, disable (the rollback "
+        "re-enables them), or list them at the end; default: list",
+        "dscp-without-domain": "yes: set the registry value 'Do not use NLA' that DSCP policies "
+        "need on a PC outside a domain; default: no (the line, commented out)",
+        "rollback-minutes": "minutes until the scheduled task undoes a run that was not "
+        "confirmed (1-1440); default: 10",
     }
     limits: tuple[str, ...] = (
         "Windows applies Block rules before Allow rules whatever their order: a reject becomes "
@@ -288,20 +220,26 @@ class WindowsRenderer:
         "where a reject for every protocol "
         "overlaps a TCP/UDP opening, other protocols there are left to the default outbound action",
         "a PC has no uplinks: a destination allowed through any uplink is allowed",
-        "drop and reject are both Block",
-        "other enabled Allow rules on the PC (Windows' Core Networking rules for DNS and DHCP, "
-        "applications' rules) still let traffic out; rules outside the group are left alone",
+        "drop and reject are both Block: Windows sends no TCP reset or ICMP for an outbound Block",
+        "Windows' own enabled Allow rules (Core Networking DNS and DHCP, applications' rules) "
+        "still let traffic out unless -O builtin-allow=disable",
         "a QoS policy takes one destination prefix and one port or range "
         "and marks only TCP and UDP: "
-        "an address range becomes one policy per CIDR block (not capped)",
+        "an address range becomes one policy per CIDR block (not capped); unclassified "
+        "traffic is re-marked to DSCP 0 by a catch-all policy that relies on Windows choosing "
+        "the most specific matching policy",
+        "the rollback task restores the firewall, not the QoS policies or the winhttp proxy",
     )
 
     def render(self, policy: Policy, options: Mapping[str, str] | None = None) -> list[Artifact]:
         opts = dict(options or {})
         for key in opts:
             if key not in self.options:
-                raise UsageError(f"windows takes options {', '.join(self.options)}; not {key!r}")
+                raise UsageError(
+                    "windows takes options {}; not {!r}".format(", ".join(self.options), key)
+                )
         proxy = self._proxy(opts.get("winhttp-proxy"), policy.system_proxy)
+        choice = self._options(opts)
         qos = _qos(policy)
         scripts = [
             Script(
@@ -309,30 +247,31 @@ class WindowsRenderer:
                 f"a PC on the LAN of site {policy.site} (outbound {policy.outbound})",
                 "every PC on the LAN that has no profile",
                 policy.outbound != "open",
-                _fw_rules(policy, "", policy.default_action, "pc"),
+                _fw_rules(policy, "", policy.default_action),
                 qos,
                 proxy,
             )
         ]
         for b in policy.profiles:
-            hosts = f"{', '.join(b.host_names)} ({', '.join(format_span(h) for h in b.hosts)})"
+            hosts = "{} ({})".format(", ".join(b.host_names), ", ".join(map(format_span, b.hosts)))
             scripts.append(
                 Script(
                     b.name,
                     f"profile {b.name} ({b.service}, {b.source}) at site {policy.site}",
                     hosts,
                     b.otherwise != Action.ACCEPT,
-                    _fw_rules(policy, b.name, b.otherwise, _safe(b.name)),
+                    _fw_rules(policy, b.name, b.otherwise),
                     qos,
                 )
             )
         return [
             Artifact(
-                f"{s.name}.ps1",
+                s.name + ".ps1",
                 render_template(
                     "windows.ps1.j2",
                     policy=policy,
                     s=s,
+                    o=choice,
                     group=GROUP,
                     ps=ps,
                     ascii=_ascii,
@@ -340,6 +279,19 @@ class WindowsRenderer:
             )
             for s in scripts
         ]
+
+    @staticmethod
+    def _options(opts: dict[str, str]) -> Options:
+        builtin = opts.get("builtin-allow", "list")
+        if builtin not in BUILTIN:
+            raise UsageError(f"-O builtin-allow={builtin!r}: write keep, disable or list")
+        nla = opts.get("dscp-without-domain", "no")
+        if nla not in ("yes", "no"):
+            raise UsageError(f"-O dscp-without-domain={nla!r}: write yes or no")
+        minutes = opts.get("rollback-minutes", "10")
+        if not minutes.isdigit() or not 1 <= int(minutes) <= 1440:
+            raise UsageError(f"-O rollback-minutes={minutes!r}: write a number of minutes, 1-1440")
+        return Options(builtin, nla == "yes", int(minutes))
 
     @staticmethod
     def _proxy(value: str | None, catalogue_proxy: str) -> str:
