@@ -31,7 +31,7 @@ RENDERERS: dict[str, tuple[str, str]] = {
     ),
     "junos": (
         "nhn_appliance.render.junos",
-        "JunOS set commands: stateless filters per uplink with prefix lists, class of service",
+        "JunOS set commands: SRX zones and stateful policies (-O form=filter: stateless), CoS",
     ),
     "routeros": (
         "nhn_appliance.render.routeros",

@@ -1,21 +1,32 @@
 """JunOS: ``set`` commands to paste (``load set terminal``) and commit.
 
-Per uplink, one stateless firewall filter per family (``family inet`` /
-``inet6 filter nhn-out-ZONE``), applied as output filter on the uplink's unit,
-with one term per policy rule in the policy's order: each profile's terms
-(``source-prefix-list`` of its hosts), its ``otherwise`` term, the LAN's terms
-(``source-prefix-list nhn-lan``), the site default and a final discard of
-anything not from the LAN. Destinations are prefix lists (or one address),
-rejects are ``reject`` (ICMP administratively prohibited) and drops
-``discard``.
+Two forms, chosen with ``-O form=``:
 
-Class of service: a forwarding class per QoS class (DSCP 0 is ``best-effort``,
-CS6 ``network-control``), a DSCP classifier and rewrite rule, schedulers with
-the shares and ``priority strict-high`` for priority classes, and a
-multifield classifier (``nhn-qos``, the LAN units' input filter) built from
-:func:`nhn_appliance.policy.qos.marks` that sets forwarding class and DSCP.
-Comments are ``#`` lines, which the JunOS CLI ignores; every one goes through
-the escaping of :func:`text`.
+- ``srx`` (default), for branch firewalls in flow mode: security zones
+  (``nhn-lan`` and one per uplink) bound to the units, one address book
+  attached to them, custom applications per protocol and port range, and
+  security policies from ``nhn-lan`` to each uplink zone in the policy's order
+  (each profile's policies and its ``otherwise``, the LAN's, the site default,
+  then a deny for anything else). SRX policies are looked up before source
+  NAT and are stateful: replies of a session pass, and unsolicited inbound
+  traffic meets the explicit inbound deny. IPv4 leaving by the internet
+  uplink gets interface source NAT from a rule-set of our own.
+- ``filter``, for routers without flow mode: one stateless input filter per
+  family on the LAN units (it sees the LAN source before any NAT) with the
+  whole decision, and an output filter on the LAN units that admits only
+  replies (``tcp-established``) and what the LAN itself sends. No filter is
+  put on an uplink, so the router's own traffic (routing, DHCP, neighbour
+  discovery, management) is never discarded by us.
+
+Class of service (both forms): a behaviour-aggregate classifier on the LAN
+units that puts every host marking into best-effort (or, with
+``keep_host_marking``, the class table's code points into their classes), a
+multifield classifier in the LAN input filter that sets each class's
+forwarding class and DSCP, rewrite rules for every forwarding class on the
+uplinks (best-effort included), schedulers with a capped strict-high queue
+and a shaping rate per uplink from the site's line rate.
+
+Python builds view data only; every statement is spelt in the templates.
 """
 
 from __future__ import annotations
@@ -33,9 +44,19 @@ from nhn_appliance.render.templating import render_template
 
 JUNOS_IFACE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9/:_-]{0,31}(\.[0-9]{1,5})?$")
 FREE_QUEUES = (1, 2, 4, 5, 6, 7)  #: best-effort keeps queue 0, network-control queue 3
-THEN = {Action.ACCEPT: "accept", Action.REJECT: "reject", Action.DROP: "discard"}
+FORMS = ("srx", "filter")
+SRX_THEN = {Action.ACCEPT: "permit", Action.REJECT: "reject", Action.DROP: "deny"}
+#: filter form: "reject tcp-reset" answers TCP with a RST, anything else with ICMP
+#: administratively prohibited (Juniper, "Firewall Filter Terminating Actions")
+FILTER_THEN = {
+    Action.ACCEPT: ("accept", ""),
+    Action.REJECT: ("reject", "tcp-reset"),
+    Action.DROP: ("discard", ""),
+}
+ACCEPT, DISCARD = ("accept", ""), ("discard", "")
 FAMILY = {4: "inet", 6: "inet6"}
-PROTO = {4: "protocol", 6: "next-header"}
+#: addresses a router never forwards: broadcast, link-scoped multicast, link-local (RFC 4291)
+LINK_LOCAL = {4: ("255.255.255.255/32", "224.0.0.0/24"), 6: ("ff02::/16", "fe80::/10")}
 
 
 def dscp_alias(value: int) -> str:
@@ -44,19 +65,62 @@ def dscp_alias(value: int) -> str:
 
 
 def _ident(value: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:60]
+    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:48]
 
 
-def _port(lo: int, hi: int) -> str:
+def _cidrs(spans: tuple[Span, ...]) -> list[str]:
+    host = {4: "/32", 6: "/128"}
+    return [c if "/" in c else c + host[s.family] for s in spans for c in span_cidrs(s)]
+
+
+def _ports(lo: int, hi: int) -> str:
     return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
+@dataclass
+class Unit:
+    ifd: str
+    unit: str
+
+
+@dataclass
+class AddressSet:
+    name: str
+    prefixes: list[str]
+
+
+@dataclass
+class App:
+    name: str
+    proto: str
+    ports: str
+
+
+@dataclass
+class SecPolicy:
+    name: str
+    note: str
+    sources: list[str]  #: address-set names, or ["any"]
+    dests: list[str]
+    apps: list[str]  #: application names, or ["any"]
+    then: str  #: permit, reject or deny
+    count: bool
+
+
+@dataclass
+class ZonePair:
+    src: str
+    dst: str
+    policies: list[SecPolicy] = field(default_factory=list)
 
 
 @dataclass
 class Term:
     name: str
-    note: str  #: escaped free text, printed as a '#' line before the term
-    conditions: list[str] = field(default_factory=list)  #: "from ..." parts
-    actions: list[str] = field(default_factory=list)  #: "then ..." parts
+    note: str
+    conditions: list[tuple[str, str]] = field(default_factory=list)  #: (match, value)
+    actions: list[tuple[str, str]] = field(default_factory=list)  #: (action, argument or "")
+    count: bool = False
 
 
 @dataclass
@@ -66,25 +130,30 @@ class Filter:
     terms: list[Term] = field(default_factory=list)
 
 
-class PrefixLists:
-    """Prefix lists, one per distinct content, named after their first user."""
+@dataclass
+class Cos:
+    classes: list[tuple[str, int]]  #: (forwarding class, queue)
+    classifier: str  #: the BA classifier on the LAN units
+    classify: list[tuple[str, str]]  #: (forwarding class, code points) of that classifier
+    rewrite: list[tuple[str, str]]  #: (forwarding class, code point) for every class
+    schedulers: list[tuple[str, str, int, bool]]  #: (fc, scheduler, share %, strict-high)
+    kinds: list[str]  #: dscp, dscp-ipv6
+
+
+class Names:
+    """Address sets, one per distinct content, named after their first user."""
 
     def __init__(self) -> None:
-        self.items: dict[str, list[str]] = {}
+        self.sets: dict[str, AddressSet] = {}
         self._by_key: dict[tuple[Span, ...], str] = {}
 
     def get(self, spans: tuple[Span, ...], base: str) -> str:
         if spans not in self._by_key:
-            name = _ident(base) + ("-v6" if spans[0].family == 6 else "")
-            n = 1
-            while name in self.items:
+            name, n = _ident(base), 1
+            while name in self.sets:
                 n += 1
-                name = _ident(f"{base}-{n}") + ("-v6" if spans[0].family == 6 else "")
-            self.items[name] = [
-                c if "/" in c else f"{c}/{32 if s.family == 4 else 128}"
-                for s in spans
-                for c in span_cidrs(s)
-            ]
+                name = _ident(f"{base}-{n}")
+            self.sets[name] = AddressSet(name, _cidrs(spans))
             self._by_key[spans] = name
         return self._by_key[spans]
 
@@ -114,215 +183,305 @@ def forwarding_classes(qos: dict[str, QosClass]) -> dict[str, tuple[str, int]]:
 class JunosRenderer:
     name = "junos"
     description = (
-        "JunOS set commands: stateless filters per uplink with prefix lists, class of service"
+        "JunOS set commands: SRX zones and stateful policies (or stateless LAN filters with "
+        "-O form=filter), class of service"
     )
     options: dict[str, str] = {
-        "helsenett": "JunOS unit of the helsenett uplink, e.g. ge-0/0/1.0 "
-        "(default: the site's name, unit 0)",
-        "internett": "JunOS unit of the internett uplink, e.g. ge-0/0/2.0 "
-        "(default: the site's name, unit 0)",
+        "helsenett": "JunOS unit of the helsenett uplink, e.g. ge-0/0/1.0",
+        "internett": "JunOS unit of the internett uplink, e.g. ge-0/0/2.0",
         "lan": "JunOS unit(s) of the LAN, comma-separated in the site's order, e.g. ge-0/0/0.0",
+        "form": "srx (default: security zones and policies, flow mode) or filter (stateless "
+        "filters on the LAN units, for routers without flow mode)",
     }
     limits: tuple[str, ...] = (
-        "stateless: the filters act only on what leaves by the uplinks; connections started from "
-        "the uplink side are not filtered (use security policies on an SRX)",
-        "the filters replace any output filter of the uplink units and any input filter of the LAN "
-        "units, and the scheduler map replaces the uplinks' one",
-        "forwarding classes: best-effort keeps queue 0 and network-control queue 3, the other QoS "
-        "classes take queues 1, 2 and 4-7 in catalogue order (at most six; fewer-queue platforms "
-        "need them merged by hand)",
-        "IPv6 is filtered only when the LAN has an IPv6 prefix; leave family inet6 off otherwise",
+        "srx form: the units must be in no other security zone, and the LAN's IPv4 leaves the "
+        "internet uplink by interface source NAT of its own rule-set; other NAT is left alone",
+        "srx form: reject sends a TCP reset for TCP and ICMP port unreachable (not "
+        "administratively prohibited) for UDP, and drops other protocols silently",
+        "filter form: stateless; inbound TCP needs an established connection, but inbound UDP "
+        "and ICMP cannot be told from replies and pass to the LAN",
+        "filter form: a profile host's openings are checked on the LAN side whatever uplink the "
+        "route picks; the site must route each destination as the header says",
+        "the LAN units' input filter and classifier and the uplinks' rewrite rules and scheduler "
+        "map replace any the units had; the forwarding-class table is redefined (the default "
+        "expedited-forwarding and assured-forwarding classes are gone)",
     )
 
     def render(self, policy: Policy, options: Mapping[str, str] | None = None) -> list[Artifact]:
-        units = self._units(policy, options or {})
-        lists = PrefixLists()
-        # IPv4 always (a LAN without IPv4 gets a filter that discards it); IPv6 where the LAN has it
-        families = [4] + [6] * any(p.family == 6 for p in policy.lan_prefixes)
-        filters: list[Filter] = []
-        interfaces: list[str] = []
-        for up in policy.uplinks:
-            name = f"nhn-out-{up.zone.value}"
-            for family in families:
-                filters.append(self._filter(policy, up.interface, family, name, lists))
-                interfaces.append(
-                    f"{units[up.interface]} family {FAMILY[family]} filter output {name}"
-                )
+        opts = dict(options or {})
+        form = opts.pop("form", "srx")
+        if form not in FORMS:
+            raise UsageError(f"form = {form!r}: use srx or filter")
+        units = self._units(policy, opts)
+        names = Names()
         fcs = forwarding_classes(policy.qos)
-        pieces = mark_pieces(policy)
-        for family in families:
-            qos_filter = self._marking(policy, family, pieces, fcs)
-            if any(
-                len(f) for f in pieces.values()
-            ):  # also a bare one, so a unit never names a lost filter
-                filters.append(qos_filter)
-                interfaces += [
-                    f"{units[i]} family {FAMILY[family]} filter input nhn-qos"
-                    for i in policy.lan_interfaces
-                ]
-        kinds = ["dscp"] + (["dscp-ipv6"] if 6 in families else [])
-        cos, schedulers = self._cos(policy, fcs, kinds, units)
-        roles = [(u.zone.value, units[u.interface]) for u in policy.uplinks] + [
-            ("LAN", units[i]) for i in policy.lan_interfaces
-        ]
+        lan_families = sorted({p.family for p in policy.lan_prefixes})
+        qos_terms = {f: self._classes(policy, f, fcs) for f in lan_families}
+        pairs: list[ZonePair] = []
+        filters: list[Filter] = []
+        apps: dict[str, App] = {}
+        if form == "srx":
+            pairs = self._zone_pairs(policy, names, apps)
+            filters = [self._qos_filter(f, qos_terms[f]) for f in lan_families]
+        else:
+            # a LAN without IPv6 still gets an inet6 filter: IPv6 from it is discarded
+            for f in (4, 6):
+                filters.append(self._lan_in(policy, f, names, qos_terms.get(f, [])))
+                filters.append(self._lan_out(policy, f, names))
+        lan4 = [p for p in policy.lan_prefixes if p.family == 4]
         text_ = render_template(
             "junos.j2",
             policy=policy,
-            roles=roles,
-            lists=lists.items,
+            form=form,
+            units=units,
+            lan=[units[i] for i in policy.lan_interfaces],
+            uplinks=[(u.zone.value, units[u.interface], u.rate_mbit) for u in policy.uplinks],
+            sets=list(names.sets.values()),
+            apps=list(apps.values()),
+            pairs=pairs,
             filters=filters,
-            interfaces=interfaces,
-            cos=cos,
-            schedulers=schedulers,
-            kinds=kinds,
+            nat=_cidrs(tuple(lan4))
+            if any(u.zone.value == "internett" for u in policy.uplinks)
+            else [],
+            cos=self._cos(policy, fcs, lan_families),
             comment=text,
         )
         return [Artifact("nhn-appliance.set", text_)]
 
     @staticmethod
-    def _cos(
-        policy: Policy, fcs: dict[str, tuple[str, int]], kinds: list[str], units: dict[str, str]
-    ) -> tuple[list[str], list[str]]:
-        """class-of-service lines (after 'set class-of-service') and the scheduler names."""
-        lines = [
-            f"forwarding-classes class {fc} queue-num {q}"
-            for fc, q in sorted(set(fcs.values()), key=lambda x: x[1])
-        ]
-        for what, key in (("classifiers", "code-points"), ("rewrite-rules", "code-point")):
-            for kind in kinds:
-                for name, cls in policy.qos.items():
-                    fc = fcs[name][0]
-                    if what == "rewrite-rules" and fc == "best-effort":
-                        continue  # unclassified traffic keeps its marking
-                    lines.append(
-                        f"{what} {kind} nhn forwarding-class {fc} loss-priority low "
-                        f"{key} {dscp_alias(cls.dscp)}"
-                    )
-        chosen: dict[str, QosClass | None] = {}
-        for name, cls in policy.qos.items():
-            chosen.setdefault(
-                fcs[name][0], cls
-            )  # the first class of a forwarding class sets its queue
-        chosen.setdefault("best-effort", None)
-        names = {fc: fc if fc.startswith("nhn-") else f"nhn-{fc}" for fc in chosen}
-        for fc, queued in chosen.items():
-            rate = f"percent {queued.share}" if queued and queued.share else "remainder"
-            lines.append(f"schedulers {names[fc]} transmit-rate {rate}")
-            if queued and queued.priority:
-                lines.append(f"schedulers {names[fc]} priority strict-high")
-        lines += [
-            f"scheduler-maps nhn forwarding-class {fc} scheduler {s}" for fc, s in names.items()
-        ]
-        for i in policy.lan_interfaces:
-            ifd, unit = units[i].split(" unit ")
-            lines += [f"interfaces {ifd} unit {unit} classifiers {k} nhn" for k in kinds]
-        for up in policy.uplinks:
-            ifd, unit = units[up.interface].split(" unit ")
-            lines.append(f"interfaces {ifd} scheduler-map nhn")
-            lines += [f"interfaces {ifd} unit {unit} rewrite-rules {k} nhn" for k in kinds]
-        return lines, list(names.values())
-
-    @staticmethod
-    def _units(policy: Policy, options: Mapping[str, str]) -> dict[str, str]:
-        """Site interface -> "IFD unit N" (unit 0 unless the name ends in .N)."""
+    def _units(policy: Policy, options: Mapping[str, str]) -> dict[str, Unit]:
+        """Site interface -> the device's unit (unit 0 unless the name ends in .N)."""
         out = {}
         for site_name, name in interface_map(
             policy, options, JUNOS_IFACE_RE, "ge-0/0/1.0", "junos"
         ).items():
             ifd, dot, unit = name.rpartition(".")
-            out[site_name] = f"{ifd} unit {unit}" if dot and unit.isdigit() else f"{name} unit 0"
+            out[site_name] = Unit(ifd, unit) if dot and unit.isdigit() else Unit(name, "0")
         return out
 
-    def _filter(
-        self, policy: Policy, iface: str, family: int, name: str, lists: PrefixLists
-    ) -> Filter:
-        flt = Filter(FAMILY[family], name)
+    # -- srx form ------------------------------------------------------------------------------
+    def _zone_pairs(self, policy: Policy, names: Names, apps: dict[str, App]) -> list[ZonePair]:
+        lan = names.get(policy.lan_prefixes, "nhn-lan") if policy.lan_prefixes else None
+        pairs = [ZonePair("nhn-lan", "nhn-lan")]
+        pairs[0].policies.append(
+            SecPolicy(
+                "nhn-within-lan", "within the LAN", ["any"], ["any"], ["any"], "permit", False
+            )
+        )
+        for up in policy.uplinks:
+            zone = f"nhn-{up.zone.value}"
+            pair = ZonePair("nhn-lan", zone)
+            pol = pair.policies
+            for b in policy.profiles:
+                if not b.hosts:
+                    continue
+                src = [names.get(b.hosts, f"nhn-hosts-{b.name}")]
+                rules = [r for r in policy.scope_rules(b.name) if up.interface in r.interfaces]
+                pol += self._policies(rules, src, f"{zone}-{b.name}", names, apps)
+                note = text(f"{b.name}: everything else blocked ({b.source})")
+                then = SRX_THEN[b.otherwise]
+                pol.append(
+                    SecPolicy(f"{zone}-{b.name}-otherwise", note, src, ["any"], ["any"], then, True)
+                )
+            if lan:
+                rules = [r for r in policy.scope_rules("") if up.interface in r.interfaces]
+                pol += self._policies(rules, [lan], f"{zone}-lan", names, apps)
+                then = SRX_THEN[policy.default_action]
+                note = text(policy.default_comment)
+                pol.append(
+                    SecPolicy(
+                        f"{zone}-lan-default", note, [lan], ["any"], ["any"], then, then != "permit"
+                    )
+                )
+            note = "source not in the LAN prefixes"
+            pol.append(
+                SecPolicy(f"{zone}-not-from-lan", note, ["any"], ["any"], ["any"], "deny", True)
+            )
+            pairs.append(pair)
+            inbound = ZonePair(zone, "nhn-lan")
+            note = "unsolicited inbound (replies pass by their session)"
+            inbound.policies.append(
+                SecPolicy(f"{zone}-inbound", note, ["any"], ["any"], ["any"], "deny", True)
+            )
+            pairs.append(inbound)
+        return pairs
+
+    @staticmethod
+    def _policies(
+        rules: list[Rule], src: list[str], prefix: str, names: Names, apps: dict[str, App]
+    ) -> list[SecPolicy]:
+        out = []
+        for n, r in enumerate(rules, 1):
+            dst = names.get(r.dst, "nhn-dst")
+            used = ["any"]
+            if r.proto != Proto.ANY:
+                used = []
+                for p in r.ports:
+                    app = App(
+                        f"nhn-{r.proto}-{_ports(p.lo, p.hi)}", str(r.proto), _ports(p.lo, p.hi)
+                    )
+                    apps.setdefault(app.name, app)
+                    used.append(app.name)
+            then = SRX_THEN[r.action]
+            note = text(f"{r.id} {r.source}")
+            out.append(SecPolicy(f"{prefix}-{n}", note, src, [dst], used, then, then != "permit"))
+        return out
+
+    # -- filter form ---------------------------------------------------------------------------
+    def _lan_in(self, policy: Policy, family: int, names: Names, qos: list[Term]) -> Filter:
+        flt = Filter(FAMILY[family], "nhn-from-lan")
+        lan = tuple(p for p in policy.lan_prefixes if p.family == family)
+        terms = flt.terms
+        local = [("destination-address", c) for c in LINK_LOCAL[family]]
+        terms.append(
+            Term("link-local", "on the LAN segment (DHCP, ND, multicast)", local, [ACCEPT])
+        )
+        if family == 6:
+            ll = [("source-address", "fe80::/10")]
+            terms.append(Term("link-local-source", "from a link-local address", ll, [ACCEPT]))
+        if not lan:
+            terms.append(
+                Term("no-lan-prefix", f"the LAN has no IPv{family} prefix", [], [DISCARD], True)
+            )
+            return flt
+        lan_src = ("source-prefix-list", names.get(lan, "nhn-lan"))
+        within = [("destination-prefix-list", lan_src[1])]
+        terms.append(
+            Term("within-lan", "within the LAN (and the router LAN address)", within, [ACCEPT])
+        )
+        # forwarding class and DSCP, then on to the decision ("next term")
+        terms += [Term(t.name, t.note, t.conditions, [*t.actions, ("next", "term")]) for t in qos]
         for b in policy.profiles:
             hosts = tuple(h for h in b.hosts if h.family == family)
             if not hosts:
                 continue
-            src = f"source-prefix-list {lists.get(hosts, f'nhn-hosts-{b.name}')}"
-            rules = [
-                r
-                for r in policy.scope_rules(b.name)
-                if r.family == family and iface in r.interfaces
-            ]
-            self._terms(flt, rules, src, f"p-{b.name}", lists)
+            src = ("source-prefix-list", names.get(hosts, f"nhn-hosts-{b.name}"))
+            rules = [r for r in policy.scope_rules(b.name) if r.family == family]
+            terms += self._terms(rules, src, f"p-{b.name}", names)
+            note = text(f"{b.name}: everything else blocked ({b.source})")
+            then = FILTER_THEN[b.otherwise]
+            terms.append(Term(f"p-{b.name}-otherwise", note, [src], [then], True))
+        rules = [r for r in policy.scope_rules("") if r.family == family]
+        terms += self._terms(rules, lan_src, "lan", names)
+        then = FILTER_THEN[policy.default_action]
+        terms.append(
+            Term("lan-default", text(policy.default_comment), [lan_src], [then], then != ACCEPT)
+        )
+        terms.append(Term("not-from-lan", "source not in the LAN prefixes", [], [DISCARD], True))
+        return flt
+
+    @staticmethod
+    def _terms(rules: list[Rule], src: tuple[str, str], block: str, names: Names) -> list[Term]:
+        out: list[Term] = []
+        seen: set[tuple] = set()
+        for r in rules:
+            key = (r.dst, r.proto, r.ports, r.action)
+            if key in seen:  # one opening on several uplinks: one term (the LAN sees no uplink)
+                continue
+            seen.add(key)
+            cond = [src, ("destination-prefix-list", names.get(r.dst, "nhn-dst"))]
+            if r.proto != Proto.ANY:
+                cond.append(("protocol" if r.family == 4 else "next-header", str(r.proto)))
+                cond += [("destination-port", _ports(p.lo, p.hi)) for p in r.ports]
+            then = FILTER_THEN[r.action]
+            out.append(
+                Term(
+                    f"{block}-{len(out) + 1}",
+                    text(f"{r.id} {r.source}"),
+                    cond,
+                    [then],
+                    then != ACCEPT,
+                )
+            )
+        return out
+
+    @staticmethod
+    def _lan_out(policy: Policy, family: int, names: Names) -> Filter:
+        """What may reach the LAN: its own and link-local sources (the router's own traffic
+        among them), TCP replies, ICMP; UDP cannot be told from replies statelessly."""
+        flt = Filter(FAMILY[family], "nhn-to-lan")
+        lan = tuple(p for p in policy.lan_prefixes if p.family == family)
+        if lan:
+            src = [("source-prefix-list", names.get(lan, "nhn-lan"))]
+            flt.terms.append(
+                Term("from-lan", "from the LAN or the router LAN address", src, [ACCEPT])
+            )
+        src_ll = [("source-address", "fe80::/10" if family == 6 else "0.0.0.0/32")]
+        flt.terms.append(Term("link-local", "link-local senders (ND, DHCP)", src_ll, [ACCEPT]))
+        proto = "protocol" if family == 4 else "next-header"
+        est = [(proto, "tcp"), ("tcp-established", "")]
+        flt.terms.append(
+            Term("tcp-replies", "TCP of connections started from the LAN", est, [ACCEPT])
+        )
+        for p in ("udp", "icmp" if family == 4 else "icmp6"):
             flt.terms.append(
                 Term(
-                    f"p-{b.name}-otherwise",
-                    text(f"{b.name}: everything else blocked ({b.source})"),
-                    [src],
-                    [THEN[b.otherwise]],
+                    f"{p}-in",
+                    f"{p}: replies cannot be told apart without state",
+                    [(proto, p)],
+                    [ACCEPT],
                 )
             )
-        lan = tuple(p for p in policy.lan_prefixes if p.family == family)
-        if not lan:
-            flt.terms.append(
-                Term("no-lan-prefix", f"the LAN has no IPv{family} prefix", [], ["discard"])
-            )
-            return flt
-        src = f"source-prefix-list {lists.get(lan, 'nhn-lan')}"
-        rules = [r for r in policy.scope_rules("") if r.family == family and iface in r.interfaces]
-        self._terms(flt, rules, src, "lan", lists)
-        default = policy.default_comment
-        flt.terms.append(Term("lan-default", text(default), [src], [THEN[policy.default_action]]))
-        flt.terms.append(Term("not-from-lan", "source not in the LAN prefixes", [], ["discard"]))
+        flt.terms.append(
+            Term("inbound", "new connections from outside the LAN", [], [DISCARD], True)
+        )
         return flt
 
+    # -- class of service ----------------------------------------------------------------------
     @staticmethod
-    def _terms(flt: Filter, rules: list[Rule], src: str, block: str, lists: PrefixLists) -> None:
-        family = 4 if flt.family == "inet" else 6
-        for n, r in enumerate(rules, 1):
-            cidrs = [c for s in r.dst for c in span_cidrs(s)]
-            if len(cidrs) == 1:
-                host = "/32" if family == 4 else "/128"
-                dst = f"destination-address {cidrs[0] if '/' in cidrs[0] else cidrs[0] + host}"
-            else:
-                dst = f"destination-prefix-list {lists.get(r.dst, f'nhn-{r.id}')}"
-            cond = [src, dst]
-            if r.proto != Proto.ANY:
-                cond.append(f"{PROTO[family]} {r.proto}")
-                cond += [f"destination-port {_port(p.lo, p.hi)}" for p in r.ports]
-            flt.terms.append(
-                Term(f"{block}-{n}", text(f"{r.id} {r.source}"), cond, [THEN[r.action]])
-            )
-
-    @staticmethod
-    def _marking(policy: Policy, family: int, pieces, fcs) -> Filter:
-        flt = Filter(FAMILY[family], "nhn-qos")
+    def _classes(policy: Policy, family: int, fcs: dict[str, tuple[str, int]]) -> list[Term]:
+        """Multifield classifier terms: forwarding class and DSCP by destination, protocol, port."""
+        pieces = mark_pieces(policy)
         set_dscp = "dscp" if family == 4 else "traffic-class"
-        host = "/32" if family == 4 else "/128"
+        out = []
         for name, cls in policy.qos.items():
-            by_port: dict[tuple, list[str]] = {}  # (proto, lo, hi) -> destinations
+            by_dst: dict[tuple, list[tuple[int, int]]] = {}  # (proto, cidrs) -> port ranges
             for m in pieces.get(name, {}).get(family, []):
-                by_port.setdefault((m.proto, m.plo, m.phi), []).extend(
-                    c if "/" in c else c + host for c in span_cidrs(Span(family, m.first, m.last))
-                )
-            terms: dict[tuple, list[tuple[int, int]]] = {}  # (proto, destinations) -> port ranges
-            for (proto, lo, hi), cidrs in by_port.items():
-                terms.setdefault((proto, tuple(cidrs)), []).append((lo, hi))
+                cidrs = tuple(_cidrs((Span(family, m.first, m.last),)))
+                by_dst.setdefault((m.proto, cidrs), []).append((m.plo, m.phi))
             note = text(f"QoS class {name}" + (f": {cls.title}" if cls.title else ""))
-            for n, ((proto, cidrs), ports) in enumerate(terms.items(), 1):
-                cond = [f"destination-address {c}" for c in cidrs]
+            for n, ((proto, cidrs), ports) in enumerate(by_dst.items(), 1):
+                cond = [("destination-address", c) for c in cidrs]
                 if proto != Proto.ANY:
-                    cond.append(f"{PROTO[family]} {proto}")
+                    cond.append(("protocol" if family == 4 else "next-header", str(proto)))
                     if ANY_PORTS not in ports:
-                        cond += [f"destination-port {_port(lo, hi)}" for lo, hi in ports]
-                flt.terms.append(
-                    Term(
-                        f"{name}-{n}",
-                        note,
-                        cond,
-                        [
-                            f"forwarding-class {fcs[name][0]}",
-                            f"{set_dscp} {dscp_alias(cls.dscp)}",
-                            "accept",
-                        ],
-                    )
-                )
-        flt.terms.append(Term("other", "everything else keeps its marking", [], ["accept"]))
+                        cond += [("destination-port", _ports(lo, hi)) for lo, hi in ports]
+                acts = [("forwarding-class", fcs[name][0]), (set_dscp, dscp_alias(cls.dscp))]
+                out.append(Term(f"q-{_ident(name)}-{n}", note, cond, acts))
+        return out
+
+    @staticmethod
+    def _qos_filter(family: int, qos: list[Term]) -> Filter:
+        flt = Filter(FAMILY[family], "nhn-qos")
+        flt.terms += [Term(t.name, t.note, t.conditions, [*t.actions, ACCEPT]) for t in qos]
+        flt.terms.append(Term("other", "not classified: the class the BA classifier gave", [], [ACCEPT]))
         return flt
+
+    @staticmethod
+    def _cos(policy: Policy, fcs: dict[str, tuple[str, int]], families: list[int]) -> Cos:
+        chosen: dict[str, QosClass | None] = {}
+        for name, cls in policy.qos.items():
+            chosen.setdefault(fcs[name][0], cls)  # the first class of a forwarding class queues it
+        chosen.setdefault("best-effort", None)
+        classes = sorted({fc_q for fc_q in fcs.values()} | {("best-effort", 0)}, key=lambda x: x[1])
+        rewrite = [(fc, dscp_alias(c.dscp) if c else "be") for fc, c in chosen.items()]
+        if policy.keep_host_marking:  # trust the class table's code points, nothing else
+            classify = [(fc, dscp_alias(c.dscp)) for fc, c in chosen.items() if c]
+            classifier = "nhn"
+        else:  # every host marking lands in best-effort (rewritten to DSCP 0 on the uplink)
+            classify = [("best-effort", " ".join(format(v, "06b") for v in range(64)))]
+            classifier = "nhn-untrusted"
+        scheds = [
+            (
+                fc,
+                fc if fc.startswith("nhn-") else f"nhn-{fc}",
+                c.share if c else 0,
+                bool(c and c.priority),
+            )
+            for fc, c in chosen.items()
+        ]
+        kinds = ["dscp"] + (["dscp-ipv6"] if 6 in families else [])
+        return Cos(classes, classifier, classify, rewrite, scheds, kinds)
 
 
 RENDERER = JunosRenderer()

@@ -30,7 +30,7 @@ DECLARED = {
     "nftables": ({"routes"}, "nftables 0.9.5 and Linux 5.7"),
     "iptables": ({"routes"}, "iptables -C || -I"),
     "cisco-ios": ({"helsenett", "internett", "lan"}, "ip unreachables"),
-    "junos": ({"helsenett", "internett", "lan"}, "stateless"),
+    "junos": ({"helsenett", "internett", "lan", "form"}, "stateless"),
     "routeros": ({"helsenett", "internett", "lan"}, "FastTrack"),
     "windows": (
         {"winhttp-proxy", "builtin-allow", "dscp-without-domain", "rollback-minutes"},
@@ -123,7 +123,11 @@ def test_bad_options_are_refused(target: str, options: dict[str, str]) -> None:
     ("target", "case", "options"),
     [
         ("cisco-ios", "helsenett", {"internett": "Gi0/2", "helsenett": "Gi0/1", "lan": "Gi0/0"}),
-        ("junos", "helsenett", {"internett": "ge-0/0/2.0"}),
+        (
+            "junos",
+            "helsenett",
+            {"lan": "ge-0/0/0.0", "helsenett": "ge-0/0/1.0", "internett": "ge-0/0/2.0"},
+        ),
         ("routeros", "trick-open-hn", {"lan": "br", "helsenett": "e1", "internett": "e2"}),
     ],
 )
@@ -154,6 +158,7 @@ JUNOS_WORD = r"[a-z0-9-]+"
 JUNOS_PREFIX = r"[0-9a-f.:]+/\d+"
 JUNOS_FILTER = rf"set firewall family (inet|inet6) filter {JUNOS_NAME} term {JUNOS_WORD} "
 JUNOS_COS = "set class-of-service"
+JUNOS_IFD = r"[A-Za-z0-9/:_-]+"
 DIALECTS = {
     "cisco-ios": Dialect(
         shapes=(
@@ -187,30 +192,47 @@ DIALECTS = {
         shapes=(
             r"#[^\"'\\;{}#`$\[\]]*",
             "",
-            rf"delete firewall family (inet|inet6) filter {JUNOS_NAME}",
-            rf"delete policy-options prefix-list {JUNOS_NAME}",
-            r"delete class-of-service (classifiers|rewrite-rules) dscp(-ipv6)? nhn",
+            rf"delete (interfaces {JUNOS_IFD} unit \d+ family (inet|inet6) filter"
+            rf"|firewall family (inet|inet6) filter {JUNOS_NAME}"
+            rf"|security policies from-zone {JUNOS_NAME} to-zone {JUNOS_NAME}"
+            rf"|security zones security-zone {JUNOS_NAME}|security nat source rule-set {JUNOS_NAME}"
+            rf"|security address-book nhn-appliance|applications application {JUNOS_NAME}"
+            rf"|policy-options prefix-list {JUNOS_NAME})",
+            r"delete class-of-service (classifiers|rewrite-rules) dscp(-ipv6)? nhn(-untrusted)?",
             r"delete class-of-service scheduler-maps nhn",
             rf"delete class-of-service schedulers {JUNOS_NAME}",
+            rf"delete class-of-service interfaces {JUNOS_IFD} unit \d+ (classifiers|rewrite-rules)",
             rf"set policy-options prefix-list {JUNOS_NAME} {JUNOS_PREFIX}",
+            rf"set security address-book nhn-appliance (address {JUNOS_NAME} {JUNOS_PREFIX}"
+            rf"|address-set {JUNOS_NAME} address {JUNOS_NAME}|attach zone {JUNOS_NAME})",
+            rf"set applications application {JUNOS_NAME} (protocol (tcp|udp)"
+            r"|destination-port \d+(-\d+)?)",
+            rf"set security zones security-zone {JUNOS_NAME} interfaces {JUNOS_IFD}\.\d+ "
+            r"host-inbound-traffic (system-services|protocols) [a-z0-9]+",
+            rf"set security policies from-zone {JUNOS_NAME} to-zone {JUNOS_NAME} policy "
+            rf"{JUNOS_NAME} (match (source-address|destination-address|application) "
+            rf"({JUNOS_NAME}|any)|then (permit|deny|reject|count))",
+            rf"set security nat source rule-set nhn-internett ((from|to) zone {JUNOS_NAME}"
+            rf"|rule nhn-interface (match source-address {JUNOS_PREFIX}"
+            r"|then source-nat interface))",
             JUNOS_FILTER + rf"from ((source|destination)-prefix-list {JUNOS_NAME}"
-            rf"|(source|destination)-address {JUNOS_PREFIX}"
-            r"|(protocol|next-header) (tcp|udp)|destination-port \d+(-\d+)?)",
-            JUNOS_FILTER + rf"then (accept|reject|discard|forwarding-class {JUNOS_WORD}"
-            r"|(dscp|traffic-class) [a-z0-9]+)",
-            r"set interfaces [A-Za-z0-9/:_-]+ unit \d+ family (inet|inet6) filter "
+            rf"|(source|destination)-address {JUNOS_PREFIX}|tcp-established"
+            r"|(protocol|next-header) (tcp|udp|icmp|icmp6)|destination-port \d+(-\d+)?)",
+            JUNOS_FILTER + rf"then (accept|reject tcp-reset|discard|forwarding-class {JUNOS_WORD}"
+            rf"|(dscp|traffic-class) [a-z0-9]+|next term|count {JUNOS_WORD})",
+            rf"set interfaces {JUNOS_IFD} unit \d+ family (inet|inet6) filter "
             rf"(input|output) {JUNOS_NAME}",
             rf"{JUNOS_COS} forwarding-classes class {JUNOS_WORD} queue-num \d",
-            rf"{JUNOS_COS} classifiers dscp(-ipv6)? nhn forwarding-class {JUNOS_WORD} "
-            r"loss-priority low code-points [a-z0-9]+",
+            rf"{JUNOS_COS} classifiers dscp(-ipv6)? nhn(-untrusted)? forwarding-class {JUNOS_WORD} "
+            r"loss-priority low code-points \[( [a-z0-9]+)+ \]",
             rf"{JUNOS_COS} rewrite-rules dscp(-ipv6)? nhn forwarding-class {JUNOS_WORD} "
             r"loss-priority low code-point [a-z0-9]+",
             rf"{JUNOS_COS} schedulers {JUNOS_NAME} "
-            r"(transmit-rate (percent \d+|remainder)|priority strict-high)",
+            r"(transmit-rate (percent \d+( exact)?|remainder)|priority strict-high)",
             rf"{JUNOS_COS} scheduler-maps nhn forwarding-class {JUNOS_WORD} "
             rf"scheduler {JUNOS_NAME}",
-            rf"{JUNOS_COS} interfaces [A-Za-z0-9/:_-]+ (scheduler-map nhn|unit \d+ "
-            r"(classifiers|rewrite-rules) dscp(-ipv6)? nhn)",
+            rf"{JUNOS_COS} interfaces {JUNOS_IFD} (scheduler-map nhn|shaping-rate \d+m|unit \d+ "
+            r"(classifiers dscp(-ipv6)? nhn(-untrusted)?|rewrite-rules dscp(-ipv6)? nhn))",
         ),
         comment="#",
         marker="# ondsinnet/a",
