@@ -255,8 +255,8 @@ class RouterOSRenderer:
         "every packet (more CPU per packet)",
         "the four tables (IPv4/IPv6 filter and mangle) switch to a new generation one after "
         "another, not together; each holds one whole generation at any time",
-        "traffic from other interfaces (VPN, management) is left to the rules already there, "
-        "except towards the LAN and the uplinks",
+        "packets that come in by other interfaces (VPN, management) skip the policy and keep "
+        "the rules already there",
         "no queues: DSCP marking only",
     )
 
