@@ -87,15 +87,19 @@ def compile_policy(
             if not ep.names:
                 omitted.append(f"{label}: no address known")
             return []
-        inside = [s for s in merge_spans(dst) if subtract_spans([s], lan) != (s,)]
-        if inside:
+        outside = subtract_spans(dst, lan)
+        if outside != merge_spans(dst):
             # the LAN's own hosts (a resolver on the LAN): LAN traffic, which every
             # target passes, never an opening through an uplink
+            inside = subtract_spans(dst, outside)
+            what = ", ".join(format_span(s) for s in inside)
             omitted.append(
-                f"{label}: {', '.join(format_span(s) for s in inside)} lies in the site's LAN: "
-                "LAN traffic, not an uplink opening"
+                f"{label}: {what} lies inside the LAN prefixes: LAN traffic, not an uplink opening"
+                if not outside
+                else f"{label}: its part inside the LAN prefixes ({what}) is LAN traffic, "
+                "not an uplink opening"
             )
-            dst = list(subtract_spans(dst, lan))
+            dst = list(outside)
             if not dst:
                 return []
         rules = []
