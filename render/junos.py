@@ -454,7 +454,7 @@ class JunosRenderer:
     def _qos_filter(family: int, qos: list[Term]) -> Filter:
         flt = Filter(FAMILY[family], "nhn-qos")
         flt.terms += [Term(t.name, t.note, t.conditions, [*t.actions, ACCEPT]) for t in qos]
-        flt.terms.append(Term("other", "not classified: the class the BA classifier gave", [], [ACCEPT]))
+        flt.terms.append(Term("other", "unclassified: its BA class", [], [ACCEPT]))
         return flt
 
     @staticmethod

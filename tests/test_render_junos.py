@@ -230,3 +230,18 @@ def test_units_and_form_follow_the_options() -> None:
     assert "set interfaces ge-0/0/0 unit 0 family inet filter input nhn-from-lan" in filt[0].text
     with pytest.raises(UsageError, match="form"):
         RENDERER.render(policy("default"), TARGET_OPTIONS["junos"] | {"form": "stateless"})
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_every_class_is_queued_with_its_share_and_strict_high_is_capped(form: str) -> None:
+    """Juniper "Priority Scheduling Overview": strict-high is served without limit and
+    starves the other queues unless its rate is capped (transmit-rate ... exact)."""
+    pol = policy("default")
+    dev = device(pol, form)
+    for up in pol.uplinks:
+        for cls in pol.qos.values():
+            fc = {0: "best-effort", 48: "network-control"}.get(cls.dscp, f"nhn-{cls.name}")
+            sched = dev.scheduler(UNIT[up.zone.value], fc)  # asserts strict-high is capped
+            rate = sched["transmit-rate"]
+            assert (str(cls.share) in rate["percent"]) if cls.share else "remainder" in rate
+            assert ("strict-high" in sched.get("priority", {})) == cls.priority, (cls, sched)
