@@ -23,12 +23,12 @@
 # route via internett (wan-inet):
 # 83.118.185.0/27, 83.118.188.228-83.118.188.234, 91.186.66.22, 91.186.67.134
 # WARNING: 7 name(s) not pinned, their rules are left out: sikker.proxy.nhn.no, kunde.proxy.nhn.no, config.nhn.no, ntp.nhn.no, helseid-sts.nhn.no, idporten.difi.no, oidc.difi.no, run nhn-appliance resolve to pin them
-# left out: fjernhjelp/dns: 0.0.0.0/0, ::/0 lies in the sites LAN: LAN traffic, not an uplink opening
-# left out: fjernhjelp/lokale-adresser: 192.168.0.0/16 lies in the sites LAN: LAN traffic, not an uplink opening
+# left out: fjernhjelp/dns: its part inside the LAN prefixes (192.168.10.0/24, 2001:db8:10::/64) is LAN traffic, not an uplink opening
+# left out: fjernhjelp/lokale-adresser: its part inside the LAN prefixes (192.168.10.0/24) is LAN traffic, not an uplink opening
 # left out: proxy/sikker-proxy: sikker.proxy.nhn.no is not pinned
 # left out: proxy/kunde-proxy: kunde.proxy.nhn.no is not pinned
 # left out: proxy/pac: config.nhn.no is not pinned
-# left out: dns/resolvere: 192.168.10.1 lies in the sites LAN: LAN traffic, not an uplink opening
+# left out: dns/resolvere: 192.168.10.1 lies inside the LAN prefixes: LAN traffic, not an uplink opening
 # left out: ntp/ntp-nhn: ntp.nhn.no is not pinned
 # left out: helseid/helseid: helseid-sts.nhn.no is not pinned
 # left out: helseid/idporten: idporten.difi.no is not pinned
