@@ -18,11 +18,13 @@ Written from MikroTik's documentation, not from the renderer:
 - Safe Mode: not modelled here (it undoes a session's changes when the session drops; the
   tests hold the script to a stronger promise, without it).
 
-Enum values checked: filter/mangle actions, ``reject-with`` (IPv4: the ICMP types and
-tcp-reset; IPv6: icmp-no-route, icmp-admin-prohibited, icmp-not-neighbour,
-icmp-address-unreachable, icmp-port-unreachable, tcp-reset; from memory of the v7 pages, not
-read from a stored copy), connection states, protocols; interface and interface-list names must
-exist, as RouterOS refuses an unknown one ("input does not match any value of interface").
+Enum values checked: filter/mangle actions, ``reject-with``, connection states, protocols.
+``reject-with`` for IPv6 is the list of MikroTik's "Filter" page (IPv6 actions table:
+icmp-no-route, icmp-admin-prohibited, icmp-not-neighbour, icmp-address-unreachable,
+icmp-port-unreachable, tcp-reset, icmp-err-src-routing-header, icmp-headers-too-long), read
+in a stored copy of that page; the IPv4 list (ICMP types and tcp-reset) is from memory of the
+same page. Interface and interface-list names must exist, as RouterOS refuses an unknown one
+("input does not match any value of interface").
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ REJECT_WITH = {
         "icmp-address-unreachable",
         "icmp-port-unreachable",
         "tcp-reset",
+        "icmp-err-src-routing-header",
+        "icmp-headers-too-long",
     },
 }
 STATES = {"established", "related", "new", "invalid", "untracked"}
