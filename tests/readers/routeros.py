@@ -237,7 +237,7 @@ class Device(Packets):
                 boundary(self)
 
     def _cond(self, text: str) -> bool:
-        m = LEN.fullmatch(text)
+        m = LEN.fullmatch(text[1:-1] if text.startswith("(") else text)
         assert m, f"unknown condition {text!r}"
         menu, key, value, op = m.groups()
         if menu == "/interface":
