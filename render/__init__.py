@@ -27,7 +27,7 @@ RENDERERS: dict[str, tuple[str, str]] = {
     ),
     "cisco-ios": (
         "nhn_appliance.render.cisco_ios",
-        "Cisco IOS / IOS XE: access lists with object groups per uplink, MQC marking and queueing",
+        "Cisco IOS / IOS XE: zone-based firewall per uplink, LAN access list, MQC marking, shaping",
     ),
     "junos": (
         "nhn_appliance.render.junos",
@@ -39,7 +39,7 @@ RENDERERS: dict[str, tuple[str, str]] = {
     ),
     "windows": (
         "nhn_appliance.render.windows",
-        "PowerShell: New-NetFirewallRule in one group (idempotent), New-NetQosPolicy DSCP",
+        "PowerShell: firewall rules added before Block, rollback task, New-NetQosPolicy DSCP",
     ),
 }
 
