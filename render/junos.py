@@ -33,17 +33,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from nhn_appliance.errors import UsageError
-from nhn_appliance.policy.addresses import span_cidrs
-from nhn_appliance.policy.model import Action, Policy, Proto, QosClass, Rule, Span
+from nhn_appliance.policy.model import Action, Policy, Proto, Rule
 from nhn_appliance.render import Artifact
-from nhn_appliance.render.devices import ANY_PORTS, dscp_name, interface_map, mark_pieces, text
+from nhn_appliance.render.devices import interface_map, text
+from nhn_appliance.render.junos_cos import classes, cos, forwarding_classes, qos_filter
+from nhn_appliance.render.junos_views import (
+    ACCEPT,
+    DISCARD,
+    FAMILY,
+    App,
+    Filter,
+    Names,
+    SecPolicy,
+    Term,
+    Unit,
+    ZonePair,
+    cidrs,
+    port_range,
+)
 from nhn_appliance.render.templating import render_template
 
 JUNOS_IFACE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9/:_-]{0,31}(\.[0-9]{1,5})?$")
-FREE_QUEUES = (1, 2, 4, 5, 6, 7)  #: best-effort keeps queue 0, network-control queue 3
 FORMS = ("srx", "filter")
 SRX_THEN = {Action.ACCEPT: "permit", Action.REJECT: "reject", Action.DROP: "deny"}
 #: filter form: "reject tcp-reset" answers TCP with a RST, anything else with ICMP
@@ -53,131 +65,8 @@ FILTER_THEN = {
     Action.REJECT: ("reject", "tcp-reset"),
     Action.DROP: ("discard", ""),
 }
-ACCEPT, DISCARD = ("accept", ""), ("discard", "")
-FAMILY = {4: "inet", 6: "inet6"}
 #: addresses a router never forwards: broadcast, link-scoped multicast, link-local (RFC 4291)
 LINK_LOCAL = {4: ("255.255.255.255/32", "224.0.0.0/24"), 6: ("ff02::/16", "fe80::/10")}
-
-
-def dscp_alias(value: int) -> str:
-    """JunOS DSCP alias (be, ef, afXY, csN), else the six bits."""
-    return dscp_name(value, "be", lambda v: format(v, "06b"))
-
-
-def _ident(value: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:48]
-
-
-def _cidrs(spans: tuple[Span, ...]) -> list[str]:
-    host = {4: "/32", 6: "/128"}
-    return [c if "/" in c else c + host[s.family] for s in spans for c in span_cidrs(s)]
-
-
-def _ports(lo: int, hi: int) -> str:
-    return str(lo) if lo == hi else f"{lo}-{hi}"
-
-
-@dataclass
-class Unit:
-    ifd: str
-    unit: str
-
-
-@dataclass
-class AddressSet:
-    name: str
-    prefixes: list[str]
-
-
-@dataclass
-class App:
-    name: str
-    proto: str
-    ports: str
-
-
-@dataclass
-class SecPolicy:
-    name: str
-    note: str
-    sources: list[str]  #: address-set names, or ["any"]
-    dests: list[str]
-    apps: list[str]  #: application names, or ["any"]
-    then: str  #: permit, reject or deny
-    count: bool
-
-
-@dataclass
-class ZonePair:
-    src: str
-    dst: str
-    policies: list[SecPolicy] = field(default_factory=list)
-
-
-@dataclass
-class Term:
-    name: str
-    note: str
-    conditions: list[tuple[str, str]] = field(default_factory=list)  #: (match, value)
-    actions: list[tuple[str, str]] = field(default_factory=list)  #: (action, argument or "")
-    count: bool = False
-
-
-@dataclass
-class Filter:
-    family: str
-    name: str
-    terms: list[Term] = field(default_factory=list)
-
-
-@dataclass
-class Cos:
-    classes: list[tuple[str, int]]  #: (forwarding class, queue)
-    classifier: str  #: the BA classifier on the LAN units
-    classify: list[tuple[str, str]]  #: (forwarding class, code points) of that classifier
-    rewrite: list[tuple[str, str]]  #: (forwarding class, code point) for every class
-    schedulers: list[tuple[str, str, int, bool]]  #: (fc, scheduler, share %, strict-high)
-    kinds: list[str]  #: dscp, dscp-ipv6
-
-
-class Names:
-    """Address sets, one per distinct content, named after their first user."""
-
-    def __init__(self) -> None:
-        self.sets: dict[str, AddressSet] = {}
-        self._by_key: dict[tuple[Span, ...], str] = {}
-
-    def get(self, spans: tuple[Span, ...], base: str) -> str:
-        if spans not in self._by_key:
-            name, n = _ident(base), 1
-            while name in self.sets:
-                n += 1
-                name = _ident(f"{base}-{n}")
-            self.sets[name] = AddressSet(name, _cidrs(spans))
-            self._by_key[spans] = name
-        return self._by_key[spans]
-
-
-def forwarding_classes(qos: dict[str, QosClass]) -> dict[str, tuple[str, int]]:
-    """QoS class name -> (forwarding class, queue)."""
-    out: dict[str, tuple[str, int]] = {}
-    free = list(FREE_QUEUES)
-    for name, cls in qos.items():
-        if cls.dscp == 0:
-            out[name] = ("best-effort", 0)
-        elif cls.dscp == 48:
-            out[name] = ("network-control", 3)
-        elif name in ("best-effort", "network-control"):
-            raise UsageError(
-                f"QoS class {name}: the name of a JunOS forwarding class, with another DSCP"
-            )
-        elif not free:
-            raise UsageError(
-                f"QoS class {name}: JunOS has 8 queues and the other classes use them all"
-            )
-        else:
-            out[name] = (f"nhn-{name}", free.pop(0))
-    return out
 
 
 class JunosRenderer:
@@ -216,13 +105,13 @@ class JunosRenderer:
         names = Names()
         fcs = forwarding_classes(policy.qos)
         lan_families = sorted({p.family for p in policy.lan_prefixes})
-        qos_terms = {f: self._classes(policy, f, fcs) for f in lan_families}
+        qos_terms = {f: classes(policy, f, fcs) for f in lan_families}
         pairs: list[ZonePair] = []
         filters: list[Filter] = []
         apps: dict[str, App] = {}
         if form == "srx":
             pairs = self._zone_pairs(policy, names, apps)
-            filters = [self._qos_filter(f, qos_terms[f]) for f in lan_families]
+            filters = [qos_filter(f, qos_terms[f]) for f in lan_families]
         else:
             # a LAN without IPv6 still gets an inet6 filter: IPv6 from it is discarded
             for f in (4, 6):
@@ -240,10 +129,10 @@ class JunosRenderer:
             apps=list(apps.values()),
             pairs=pairs,
             filters=filters,
-            nat=_cidrs(tuple(lan4))
+            nat=cidrs(tuple(lan4))
             if any(u.zone.value == "internett" for u in policy.uplinks)
             else [],
-            cos=self._cos(policy, fcs, lan_families),
+            cos=cos(policy, fcs, lan_families),
             comment=text,
         )
         return [Artifact("nhn-appliance.set", text_)]
@@ -318,7 +207,9 @@ class JunosRenderer:
                 used = []
                 for p in r.ports:
                     app = App(
-                        f"nhn-{r.proto}-{_ports(p.lo, p.hi)}", str(r.proto), _ports(p.lo, p.hi)
+                        f"nhn-{r.proto}-{port_range(p.lo, p.hi)}",
+                        str(r.proto),
+                        port_range(p.lo, p.hi),
                     )
                     apps.setdefault(app.name, app)
                     used.append(app.name)
@@ -382,7 +273,7 @@ class JunosRenderer:
             cond = [src, ("destination-prefix-list", names.get(r.dst, "nhn-dst"))]
             if r.proto != Proto.ANY:
                 cond.append(("protocol" if r.family == 4 else "next-header", str(r.proto)))
-                cond += [("destination-port", _ports(p.lo, p.hi)) for p in r.ports]
+                cond += [("destination-port", port_range(p.lo, p.hi)) for p in r.ports]
             then = FILTER_THEN[r.action]
             out.append(
                 Term(
@@ -426,62 +317,6 @@ class JunosRenderer:
             Term("inbound", "new connections from outside the LAN", [], [DISCARD], True)
         )
         return flt
-
-    # -- class of service ----------------------------------------------------------------------
-    @staticmethod
-    def _classes(policy: Policy, family: int, fcs: dict[str, tuple[str, int]]) -> list[Term]:
-        """Multifield classifier terms: forwarding class and DSCP by destination, protocol, port."""
-        pieces = mark_pieces(policy)
-        set_dscp = "dscp" if family == 4 else "traffic-class"
-        out = []
-        for name, cls in policy.qos.items():
-            by_dst: dict[tuple, list[tuple[int, int]]] = {}  # (proto, cidrs) -> port ranges
-            for m in pieces.get(name, {}).get(family, []):
-                cidrs = tuple(_cidrs((Span(family, m.first, m.last),)))
-                by_dst.setdefault((m.proto, cidrs), []).append((m.plo, m.phi))
-            note = text(f"QoS class {name}" + (f": {cls.title}" if cls.title else ""))
-            for n, ((proto, cidrs), ports) in enumerate(by_dst.items(), 1):
-                cond = [("destination-address", c) for c in cidrs]
-                if proto != Proto.ANY:
-                    cond.append(("protocol" if family == 4 else "next-header", str(proto)))
-                    if ANY_PORTS not in ports:
-                        cond += [("destination-port", _ports(lo, hi)) for lo, hi in ports]
-                acts = [("forwarding-class", fcs[name][0]), (set_dscp, dscp_alias(cls.dscp))]
-                out.append(Term(f"q-{_ident(name)}-{n}", note, cond, acts))
-        return out
-
-    @staticmethod
-    def _qos_filter(family: int, qos: list[Term]) -> Filter:
-        flt = Filter(FAMILY[family], "nhn-qos")
-        flt.terms += [Term(t.name, t.note, t.conditions, [*t.actions, ACCEPT]) for t in qos]
-        flt.terms.append(Term("other", "unclassified: its BA class", [], [ACCEPT]))
-        return flt
-
-    @staticmethod
-    def _cos(policy: Policy, fcs: dict[str, tuple[str, int]], families: list[int]) -> Cos:
-        chosen: dict[str, QosClass | None] = {}
-        for name, cls in policy.qos.items():
-            chosen.setdefault(fcs[name][0], cls)  # the first class of a forwarding class queues it
-        chosen.setdefault("best-effort", None)
-        classes = sorted({fc_q for fc_q in fcs.values()} | {("best-effort", 0)}, key=lambda x: x[1])
-        rewrite = [(fc, dscp_alias(c.dscp) if c else "be") for fc, c in chosen.items()]
-        if policy.keep_host_marking:  # trust the class table's code points, nothing else
-            classify = [(fc, dscp_alias(c.dscp)) for fc, c in chosen.items() if c]
-            classifier = "nhn"
-        else:  # every host marking lands in best-effort (rewritten to DSCP 0 on the uplink)
-            classify = [("best-effort", " ".join(format(v, "06b") for v in range(64)))]
-            classifier = "nhn-untrusted"
-        scheds = [
-            (
-                fc,
-                fc if fc.startswith("nhn-") else f"nhn-{fc}",
-                c.share if c else 0,
-                bool(c and c.priority),
-            )
-            for fc, c in chosen.items()
-        ]
-        kinds = ["dscp"] + (["dscp-ipv6"] if 6 in families else [])
-        return Cos(classes, classifier, classify, rewrite, scheds, kinds)
 
 
 RENDERER = JunosRenderer()
