@@ -267,5 +267,3 @@ def test_the_output_begins_with_how_to_apply_it() -> None:
     head = render(policy("default")).split("zone security", 1)[0]
     assert "configure terminal revert timer" in head and "configure confirm" in head
     assert "EXPECTS" in head and "made by nhn-appliance" in head
-
-

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CLI_ENV, PINS, REPO
-from render_cases import TARGET_OPTIONS, hostile_policy, policy
+from render_cases import TARGET_OPTIONS, hostile_policy, options_for, policy
 
 from nhn_appliance.errors import UsageError
 from nhn_appliance.render import RENDERERS, get_renderer
@@ -246,7 +246,9 @@ DIALECTS = {
 def test_hostile_catalogue_gives_only_known_command_shapes(target: str) -> None:
     dialect = DIALECTS[target]
     shapes = [re.compile(s) for s in dialect.shapes]
-    text = get_renderer(target).render(hostile_policy())[0].text
+    text = (
+        get_renderer(target).render(hostile_policy(), options_for(target, hostile_policy()))[0].text
+    )
     assert dialect.marker in text  # the rule is there, with its comment
     assert not set(dialect.never) & set(text)
     for line in text.splitlines():
