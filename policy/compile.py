@@ -177,14 +177,20 @@ def compile_policy(
         ordered.extend(_order_block(block))
 
     default = Action.ACCEPT if site.outbound == "open" else site.blocked_action
-    system_proxy = next(
+    proxy_ep = next(
         (
-            f"{(ep.names or ('',))[0] or format_span(ep.addresses[0])}:{ep.flows[0][1][0].lo}"
+            ep
             for name in site.services
             for ep in catalogue.services[name].endpoints
             if ep.system_proxy and ep.flows[0][1]
         ),
-        "",
+        None,
+    )
+    system_proxy = (
+        f"{(proxy_ep.names or ('',))[0] or format_span(proxy_ep.addresses[0])}"
+        f":{proxy_ep.flows[0][1][0].lo}"
+        if proxy_ep
+        else ""
     )
     return Policy(
         site=site.name,
@@ -200,6 +206,7 @@ def compile_policy(
         warnings=tuple(warnings),
         omitted=tuple(dict.fromkeys(omitted)),
         system_proxy=system_proxy,
+        system_proxy_source=proxy_ep.source if proxy_ep else "",
         default_comment=catalogue.defaults.default_comment(site.outbound),
         unpinned=tuple(unpinned),
         keep_host_marking=site.keep_host_marking,

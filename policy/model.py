@@ -248,6 +248,7 @@ class Policy:
     warnings: tuple[str, ...] = ()
     omitted: tuple[str, ...] = ()  #: endpoints left out, with the reason
     system_proxy: str = ""  #: HOST:PORT of the catalogue's system proxy, if the site uses it
+    system_proxy_source: str = ""  #: where the catalogue has it from
     default_comment: str = ""  #: what every target prints beside the site's default rule
     #: names a service in use needs but no pin gives an address (their rules are left out)
     unpinned: tuple[str, ...] = ()

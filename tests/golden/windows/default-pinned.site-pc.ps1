@@ -295,7 +295,7 @@ try {
 # New-Item -Path 'HKLM:\SYSTEM\CurrentControlSet\Services\Tcpip\QoS' -Force | Out-Null
 # Set-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Services\Tcpip\QoS' -Name 'Do not use NLA' -Value '1' -Type String
 
-# System proxy for Windows services (Windows Update, Office 365): NHN's customer proxy (002:555-561).
+# System proxy for Windows services (Windows Update, Office 365): the catalogue's system proxy (002:555-556).
 # Show: netsh winhttp show proxy   Undo: netsh winhttp reset proxy
 netsh winhttp set proxy 'kunde.proxy.nhn.no:8080'
 
