@@ -15,6 +15,7 @@ import click
 
 from nhn_appliance import __version__
 from nhn_appliance.errors import ApplianceError
+from nhn_appliance.probes.kinds import KINDS as PROBE_KINDS
 from nhn_appliance.report import FORMATS
 
 if TYPE_CHECKING:
@@ -441,8 +442,7 @@ def render(
 @click.option(
     "--only",
     metavar="KINDS",
-    help="Only these kinds, comma-separated: "
-    "dns,tcp,syn,ntp,tls,stun,sip,pac,proxy,path,sniff,note.",
+    help=f"Only these kinds, comma-separated: {','.join(PROBE_KINDS)}.",
 )
 @click.option(
     "--timeout",

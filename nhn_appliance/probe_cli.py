@@ -20,11 +20,13 @@ from typing import TextIO
 
 import click
 
+from nhn_appliance.errors import UsageError
 from nhn_appliance.hostinfo import host_info
 from nhn_appliance.inputs import Inputs
 from nhn_appliance.outputs import write_text
 from nhn_appliance.probes import document
 from nhn_appliance.probes.context import ProbeContext
+from nhn_appliance.probes.kinds import KINDS
 from nhn_appliance.probes.model import Result, Status, worst
 from nhn_appliance.probes.plan import followups, plan
 from nhn_appliance.probes.runner import run_all
@@ -72,7 +74,7 @@ def run_probe(
     as_json: bool,
 ) -> int:
     site = inputs.site
-    kinds = {k.strip() for k in only.split(",")} if only else None
+    kinds = _kinds(only)
     unknown = set(services) - set(site.services)
     if unknown:
         raise click.BadParameter(
@@ -83,6 +85,8 @@ def run_probe(
     checks = plan(
         inputs.catalogue, site, inputs.policy(), inputs.pins, kinds, set(services) or None
     )
+    if not checks:
+        raise UsageError(_nothing_to_run(inputs, services, only))
     settings = site.probe
     ctx = ProbeContext(
         timeout=timeout or settings.timeout, resolvers=site.resolvers, dns_port=site.dns_port
@@ -136,6 +140,33 @@ def run_probe(
     if interrupted:
         return 130
     return 1 if any(r.status in (Status.FAIL, Status.ERROR) for r in results) else 0
+
+
+def _kinds(only: str | None) -> set[str] | None:
+    """``--only`` as a set of kinds; a kind the probe does not know is a usage error."""
+    if only is None:
+        return None
+    kinds = {k.strip() for k in only.split(",") if k.strip()}
+    wrong = sorted(kinds - set(KINDS))
+    if wrong or not kinds:
+        raise UsageError(
+            f"--only {only!r}: unknown kind(s) {', '.join(wrong) or '(none given)'} "
+            f"(allowed: {', '.join(KINDS)})"
+        )
+    return kinds
+
+
+def _nothing_to_run(inputs: Inputs, services: tuple[str, ...], only: str | None) -> str:
+    """Why a selection leaves no checks, with what this site's plan does have."""
+    whole = plan(inputs.catalogue, inputs.site, inputs.policy(), inputs.pins, None, None)
+    wanted = set(services) or None
+    have = sorted({c.kind for c in whole if not wanted or c.service in wanted})
+    asked = " ".join([f"--service {s}" for s in services] + ([f"--only {only}"] if only else []))
+    scope = f"for {', '.join(services)}" if services else "for this site"
+    return (
+        f"the selection {asked or '(everything)'} leaves no checks to run; "
+        f"the plan {scope} has: {', '.join(have) or 'no checks'}"
+    )
 
 
 def summary(results: list[Result]) -> str:

@@ -142,3 +142,4 @@ Params = (
     | SniffParams
     | NoteParams
 )
+

@@ -539,3 +539,28 @@ def test_end_to_end_bad_port_exits_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "port 70000 is out of range" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# -- probe selections that leave nothing to run ------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--only", "tcpp"], "unknown kind(s) tcpp (allowed: dns, tcp"),
+        (["--only", ","], "unknown kind(s) (none given)"),
+        (["--service", "cma", "--only", "ntp"], "--service cma --only ntp leaves no checks"),
+        (["--service", "kaffe"], "kaffe not in this site's services"),
+    ],
+)
+def test_a_probe_selection_without_checks_is_exit_2_never_a_traceback(
+    run_main, monkeypatch, args: list[str], words: str
+) -> None:
+    import socket
+
+    def no_network(*_a, **_k):
+        raise AssertionError("a refused selection must send nothing")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket.socket, "sendto", no_network)
+    code, out, err = run_main("probe", *args)
+    assert code == 2 and out == ""
+    assert words in err and "Traceback" not in err

@@ -12,6 +12,8 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+import dns.exception  # imported here: the autouse fixture below replaces socket.socket,
+import dns.resolver  # which dnspython's own module code reads when it is first imported
 import pytest
 
 from nhn_appliance.inputs import load_inputs
@@ -188,9 +190,6 @@ def test_classify_maps_to_the_closed_vocabulary(exc, code) -> None:
 
 
 def test_dnspython_errors_are_matched_by_class() -> None:
-    import dns.exception
-    import dns.resolver
-
     assert classify(dns.resolver.NXDOMAIN()) is Reason.NXDOMAIN
     assert classify(dns.resolver.LifetimeTimeout(timeout=1.0, errors=[])) is Reason.TIMEOUT
     assert classify(dns.exception.Timeout()) is Reason.TIMEOUT
@@ -279,3 +278,15 @@ def test_pac_answer_leads_to_a_connect_check_at_the_proxy_it_chose() -> None:
 
 def follow_results(checks: list[Check]) -> list[Result]:
     return [Result.of(c, Status.OK, Reason.OK) for c in checks]
+
+
+def test_the_kind_names_are_the_kinds_of_the_parameter_classes() -> None:
+    import typing
+
+    from nhn_appliance.probes import params
+    from nhn_appliance.probes.kinds import KINDS
+    from nhn_appliance.probes.runner import PROBERS
+
+    declared = {cls.KIND for cls in typing.get_args(params.Params)}
+    assert set(KINDS) == declared and len(KINDS) == len(declared)
+    assert set(PROBERS) | {"note"} == declared
