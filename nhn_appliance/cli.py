@@ -314,6 +314,9 @@ def explain(
       nhn-appliance explain udp 91.186.92.30 50000 --json
       nhn-appliance explain tcp 8.8.8.8 53 --src 192.168.10.50
     """
+    from dataclasses import replace
+
+    from nhn_appliance.policy.allow import what_would_allow
     from nhn_appliance.policy.explain import Flow
     from nhn_appliance.policy.explain import explain as run_explain
 
@@ -321,7 +324,14 @@ def explain(
         flow = Flow.parse(proto, dst, port, src, uplink)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    verdict = run_explain(obj.inputs().policy(), flow)
+    inputs = obj.inputs()
+    policy = inputs.policy()
+    verdict = run_explain(policy, flow)
+    if verdict.verdict.value != "accept":
+        hints = what_would_allow(
+            policy, inputs.catalogue, inputs.site, inputs.pins, flow, verdict.profile
+        )
+        verdict = replace(verdict, would_allow=tuple(hints))
     if as_json:
         click.echo(json.dumps(verdict.as_dict(), indent=2, ensure_ascii=False))
     else:

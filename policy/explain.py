@@ -74,6 +74,7 @@ class Verdict:
     reason: str
     qos: str | None = None  #: the class an accepted flow is marked with (policy.qos)
     dscp: int | None = None
+    would_allow: tuple[str, ...] = ()  #: for a denied flow: what would let it out
 
     def as_dict(self) -> dict:
         r = self.rule
@@ -99,10 +100,14 @@ class Verdict:
             "interface": self.uplink.interface if self.uplink else None,
             "profile": self.profile or None,
             "reason": self.reason,
+            "would_allow": list(self.would_allow),
         }
 
     def text(self) -> str:
-        via = f" via {self.uplink.zone} ({self.uplink.interface})" if self.uplink else ""
+        # a denied flow that no rule names leaves by no uplink: naming the first
+        # one would suggest the traffic went there
+        shown = self.uplink and (self.rule or self.verdict == Action.ACCEPT or self.flow.uplink)
+        via = f" via {self.uplink.zone} ({self.uplink.interface})" if shown else ""
         lines = [f"{self.flow.describe()} -> {self.verdict.value}{via}"]
         if self.rule:
             lines.append(f"  rule:    {describe_rule(self.rule)}")
@@ -113,6 +118,7 @@ class Verdict:
         if self.qos:
             lines.append(f"  QoS:     {self.qos} (DSCP {self.dscp})")
         lines.append(f"  why:     {self.reason}")
+        lines += [f"  allow:   {hint}" for hint in self.would_allow]
         return "\n".join(lines)
 
 

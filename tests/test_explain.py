@@ -8,9 +8,10 @@ The default site (appliance.toml) has both uplinks (wan-hn, wan-inet), LAN
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from conftest import UNIT
+from conftest import PINS, REPO, UNIT
 
 from nhn_appliance.policy.catalogue import load_catalogue
 from nhn_appliance.policy.compile import compile_policy
@@ -268,3 +269,46 @@ def test_protocol_is_case_insensitive() -> None:
 
 def test_ipv6_flow_is_described_with_brackets() -> None:
     assert Flow.parse("tcp", "2001:db8::1", 443).describe() == "tcp [2001:db8::1]:443"
+
+
+# -- what would allow a denied flow --------------------------------------------------------
+def _site_without(tmp_path: Path, service: str) -> Path:
+    text = (REPO / "appliance.toml").read_text()
+    assert f'    "{service}",\n' in text
+    path = tmp_path / "site.toml"
+    path.write_text(text.replace(f'    "{service}",\n', ""))
+    return path
+
+
+def test_a_denied_flow_names_the_service_that_would_open_it(run_main, tmp_path: Path) -> None:
+    site = _site_without(tmp_path, "join")
+    code, out, _ = run_main(
+        "--site", str(site), "--pins", str(PINS), "explain", "udp", "91.186.92.30", "50000"
+    )
+    assert code == 0 and "-> reject\n" in out  # no uplink named: none lets it out
+    assert "allow:   join/helsenett-media (002:377-383) opens it through the helsenett" in out
+    assert "join is not among this site's services" in out
+
+
+def test_a_denied_flow_names_the_uplink_where_a_rule_opens_it(run_main) -> None:
+    code, out, _ = run_main("explain", "tcp", "91.186.66.22", "8041", "--uplink", "helsenett")
+    assert code == 0 and "-> reject via helsenett" in out
+    assert "fjernhjelp/internett (002:88-89; 004:60) opens it through the internett" in out
+
+
+def test_a_denied_flow_says_which_names_are_not_pinned(run_main) -> None:
+    code, out, _ = run_main("explain", "tcp", "198.51.100.77", "8080", "--json")
+    doc = json.loads(out)
+    assert doc["verdict"] == "reject"
+    assert any("sikker.proxy.nhn.no" in h and "resolve" in h for h in doc["would_allow"])
+
+
+def test_an_accepted_flow_needs_no_hint(run_main) -> None:
+    code, out, _ = run_main("explain", "tcp", "91.186.66.22", "8041", "--json")
+    doc = json.loads(out)
+    assert doc["verdict"] == "accept" and doc["would_allow"] == []
+
+
+def test_nothing_in_the_catalogue_opens_it_says_nothing_false(run_main) -> None:
+    code, out, _ = run_main("--pins", str(PINS), "explain", "tcp", "203.0.113.99", "25")
+    assert "-> reject" in out and "opens it" not in out
