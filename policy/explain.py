@@ -106,8 +106,9 @@ class Verdict:
     def text(self) -> str:
         # a denied flow that no rule names leaves by no uplink: naming the first
         # one would suggest the traffic went there
-        shown = self.uplink and (self.rule or self.verdict == Action.ACCEPT or self.flow.uplink)
-        via = f" via {self.uplink.zone} ({self.uplink.interface})" if shown else ""
+        up = self.uplink
+        shown = up is not None and (self.rule or self.verdict == Action.ACCEPT or self.flow.uplink)
+        via = f" via {up.zone} ({up.interface})" if up is not None and shown else ""
         lines = [f"{self.flow.describe()} -> {self.verdict.value}{via}"]
         if self.rule:
             lines.append(f"  rule:    {describe_rule(self.rule)}")
