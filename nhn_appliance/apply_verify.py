@@ -58,4 +58,4 @@ def run_verify(inputs: Inputs, checks: list[Check[Params]]) -> list[str]:
     ctx = ProbeContext(timeout=site.probe.timeout, resolvers=site.resolvers, dns_port=site.dns_port)
     results = asyncio.run(run_all(checks, ctx, site.probe.concurrency, site.probe.deadline))
     bad = (Status.FAIL, Status.ERROR)
-    return [f"{r.kind} {r.target}: {r.reason}: {r.detail}" for r in results if r.status in bad]
+    return [f"{r.id}: {r.reason}: {r.detail}" for r in results if r.status in bad]

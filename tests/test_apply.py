@@ -30,8 +30,8 @@ SMALL = '["dns", "fjernhjelp"]'  #: the services of the "previous" ruleset
 
 
 class ApplyLab:
-    def __init__(self, lab: nn.RouterLab, tmp: Path) -> None:
-        self.lab, self.tmp = lab, tmp
+    def __init__(self, lab: nn.RouterLab, tmp: Path, rules: Path = LAB_RULES) -> None:
+        self.lab, self.tmp, self.rules = lab, tmp, rules
         self.state = tmp / "state"
         self.site = write_site(lab, tmp / "site.toml")
         text = self.site.read_text()
@@ -54,7 +54,7 @@ class ApplyLab:
             "-m",
             "nhn_appliance.cli",
             "--rules",
-            str(LAB_RULES),
+            str(self.rules),
             "--site",
             str(site or self.site),
             *args,
@@ -71,6 +71,11 @@ class ApplyLab:
             env=_env(),
             **kw,
         )
+
+    def cli_plain(self, *args: str) -> subprocess.CompletedProcess:
+        """A command that takes no --state-dir (resolve, render)."""
+        argv = self.argv(*args)[:-2]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=_env())
 
     def popen(self, *args: str, site: Path | None = None) -> subprocess.Popen:
         return subprocess.Popen(
