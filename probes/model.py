@@ -63,6 +63,7 @@ class Check(Generic[P]):
     source: str  #: the catalogue source the check serves
     expect: str  #: what "ok" means, in words ("open", "resolves", "answers", ...)
     params: P
+    zone: str = ""  #: the uplink zone the plan sends it by ("" when no rule says)
 
     @property
     def kind(self) -> str:
@@ -96,6 +97,7 @@ class Result:
     evidence: dict[str, Any] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     duration_s: float = 0.0
+    zone: str = ""  #: the check's uplink zone, so a report can tell one silent line
 
     @classmethod
     def of(
@@ -119,6 +121,7 @@ class Result:
             detail,
             dict(evidence),
             events if events is not None else [],
+            zone=check.zone,
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -133,7 +133,7 @@ def _rule_checks(rule: Rule, sni: str, add: Add) -> None:
         label = f"{rule.id} to {format_span(span)}"
 
         def check(cid: str, target: str, expect: str, params: Params) -> Check[Params]:
-            return Check(cid, target, rule.service, rule.source, expect, params)
+            return Check(cid, target, rule.service, rule.source, expect, params, rule.zone.value)
 
         if rule.proto == Proto.ANY:
             why = (
@@ -211,7 +211,9 @@ def _path_checks(policy: Policy, add: Add) -> None:
         address = _host(rule.dst[0])
         params = PathParams(address, max_hops=8, zone=zone)
         expect = f"leaves by the {zone} uplink"
-        add(Check(f"path:{zone}:{address}", address, rule.service, rule.source, expect, params))
+        add(
+            Check(f"path:{zone}:{address}", address, rule.service, rule.source, expect, params, zone)
+        )
 
 
 def _sniff_checks(catalogue: Catalogue, site: Site, add: Add) -> None:

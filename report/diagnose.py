@@ -8,7 +8,6 @@ TOML file for the selector keys.
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
 import re
 from collections.abc import Callable
@@ -21,11 +20,15 @@ from nhn_appliance.policy.catalogue import cited_source
 from nhn_appliance.policy.schema import NAME_FORM, NAME_RE, Node, read_toml
 from nhn_appliance.probes.model import Status
 from nhn_appliance.report.data import LANGS, check_lang, rules_file
+from nhn_appliance.report.facts import fill
+from nhn_appliance.report.match import address_port, matches
 
 #: a finding's severity, worst first
 SEVERITIES = ("fail", "warn", "info")
 SELECTOR_KEYS = {"service", "kind", "status", "reason", "ports", "addresses", "id_glob", "cite"}
-RULE_KEYS = {"id", "service", "severity", "source", "subject", "per", "require", "absent", *LANGS}
+RULE_KEYS = {"id", "service", "severity", "source", "subject", "per", "require", "absent"}
+RULE_KEYS |= {"role", "explains", *LANGS}
+ROLES = ("finding", "cause")
 TEXT_KEYS = ("title", "explanation", "remediation")
 STATUSES = tuple(s.value for s in Status)
 SUBJECT = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -81,10 +84,12 @@ def _load_rules(file: str) -> dict[str, Any]:
             "per": node.get("per").choice(("address",)) if node.has("per") else None,
             "require": [_selector(s, services) for s in require],
             "absent": [_selector(s, services) for s in node.get("absent").list()],
+            "role": node.get("role").choice(ROLES, "finding"),
+            "explains": [_selector(s, services) for s in node.get("explains").list()],
         }
         for lang in LANGS:
             texts = node.get(lang).table(set(TEXT_KEYS), required=TEXT_KEYS)
-            rule[lang] = {key: _words(texts.get(key)) for key in TEXT_KEYS}
+            rule[lang] = {key: _text(texts.get(key), lang) for key in TEXT_KEYS}
         rules.append(rule)
     return {"services": services, "rule": rules}
 
@@ -93,6 +98,16 @@ def _words(node: Node) -> str:
     value = node.text()
     if not value.strip():
         raise node.fail("is empty")
+    return value
+
+
+def _text(node: Node, lang: str) -> str:
+    """A rule text whose catalogue placeholders resolve (checked now, filled per report)."""
+    value = _words(node)
+    try:
+        fill(value, lang)
+    except CatalogueError as exc:
+        raise node.fail(exc.message) from None
     return value
 
 
@@ -153,54 +168,6 @@ def _selector(node: Node, services: dict[str, dict[str, str]]) -> dict[str, Any]
     return sel
 
 
-def address_port(result: dict[str, Any]) -> tuple[str, int | None]:
-    """The address and port a result is about: from its evidence, else parsed from the target."""
-    ev = result.get("evidence") or {}
-    address, port = ev.get("address"), ev.get("port")
-    target = (
-        str(result.get("target", "")).split(" ")[-1]
-        if result.get("kind") == "note"
-        else str(result.get("target", ""))
-    )
-    if address is None or port is None:
-        host, p = target, None
-        if target.startswith("["):
-            host, _, rest = target[1:].partition("]")
-            p = rest[1:] if rest.startswith(":") else None
-        elif target.count(":") == 1:
-            host, p = target.split(":")
-        address = address if address is not None else host
-        if port is None and p is not None:
-            port = p.split("-")[0]
-    try:
-        port = int(port) if port is not None else None
-    except (TypeError, ValueError):
-        port = None
-    return str(address), port
-
-
-def _port_match(port: int | None, wanted: list[tuple[int, int]]) -> bool:
-    return port is not None and any(lo <= port <= hi for lo, hi in wanted)
-
-
-def matches(sel: dict[str, Any], result: dict[str, Any], rule_service: str) -> bool:
-    service = sel.get("service", rule_service)
-    if service != "*" and result.get("service") != service:
-        return False
-    for key in ("kind", "status", "reason"):
-        if key in sel and result.get(key) not in sel[key]:
-            return False
-    if "id_glob" in sel and not fnmatch.fnmatchcase(str(result.get("id", "")), sel["id_glob"]):
-        return False
-    if "ports" in sel or "addresses" in sel:
-        address, port = address_port(result)
-        if "addresses" in sel and address not in sel["addresses"]:
-            return False
-        if "ports" in sel and not _port_match(port, sel["ports"]):
-            return False
-    return True
-
-
 def _subjects(rule: dict[str, Any], cited: list[dict[str, Any]]) -> list[str]:
     key, out = rule["subject"], []
     for r in cited:
@@ -232,13 +199,11 @@ def _evaluate(rule: dict[str, Any], results: list[dict[str, Any]]) -> list[dict[
     return cited
 
 
-def diagnose(
-    results: list[dict[str, Any]], lang: str = "nb", rules: dict[str, Any] | None = None
+def rule_findings(
+    results: list[dict[str, Any]], lang: str, rules: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """Findings, in rule order: id, service, severity, title, explanation,
-    remediation, source, checks. ``rules`` as :func:`load_rules` returns them."""
-    check_lang(lang)
-    rules = rules or load_rules()
+    """The findings of the rules that fire, in rule order, texts filled in; a rule
+    with ``role = "cause"`` carries the ids its ``explains`` selectors match."""
     findings = []
     for rule in rules.get("rule", []):
         if rule["per"] == "address":
@@ -254,20 +219,42 @@ def diagnose(
             continue
         services = sorted({r.get("service", "") for r in cited})
         subjects = ", ".join(_subjects(rule, cited))
-        texts = {k: rule[lang][k].replace("{subjects}", subjects) for k in TEXT_KEYS}
-        findings.append(
-            {
-                "id": rule["id"],
-                "service": rule["service"]
-                if rule["service"] != "*"
-                else (services[0] if services else ""),
-                "severity": rule["severity"],
-                **texts,
-                "source": rule["source"],
-                "checks": [r.get("id", "") for r in cited],
+        texts = {k: fill(rule[lang][k].replace("{subjects}", subjects), lang) for k in TEXT_KEYS}
+        found = {
+            "id": rule["id"],
+            "service": rule["service"] if rule["service"] != "*" else ([*services, ""][0]),
+            "severity": rule["severity"],
+            **texts,
+            "source": rule["source"],
+            "checks": [r.get("id", "") for r in cited],
+        }
+        if rule["role"] == "cause":
+            found["explains"] = {
+                str(r.get("id", ""))
+                for r in results
+                if r.get("status") in ("fail", "error")
+                and any(matches(sel, r, "*") for sel in rule["explains"])
             }
-        )
+        findings.append(found)
     return findings
+
+
+def diagnose(
+    results: list[dict[str, Any]],
+    lang: str = "nb",
+    rules: dict[str, Any] | None = None,
+    host: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Findings, causes first: id, service, severity, title, explanation,
+    remediation, source (in words), checks, role ("cause", "consequence",
+    "finding") and because_of (the causes a consequence follows from).
+    ``rules`` as :func:`load_rules` returns them; ``host`` is the result
+    document's host (its default gateways tell the site's own firewall from
+    something beyond)."""
+    from nhn_appliance.report.assemble import assemble
+
+    check_lang(lang)
+    return assemble(results, rule_findings(results, lang, rules or load_rules()), host, lang)
 
 
 def service_titles(lang: str = "nb") -> dict[str, str]:
