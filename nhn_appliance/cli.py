@@ -495,7 +495,7 @@ REPORT_FORMATS = tuple(FORMATS)
 
 
 @cli.command()
-@click.argument("results", metavar="RESULTS.json")
+@click.argument("results", metavar="RESULTS.json", required=False)
 @click.option(
     "--format",
     "-f",
@@ -515,31 +515,79 @@ REPORT_FORMATS = tuple(FORMATS)
     help="Language of the report: nb (bokmål) or en (English).",
 )
 @click.option(
+    "--max-age",
+    "max_age",
+    metavar="DURATION",
+    help="A document older than this (e.g. 30m, 2h, 1d) is a warning: the run is stale.",
+)
+@click.option(
+    "--compare",
+    "compare_docs",
+    nargs=2,
+    metavar="BEFORE.json AFTER.json",
+    help="Compare two runs: per service and check, what was fixed, what broke, what stayed.",
+)
+@click.option(
     "-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
 )
-def report(results: str, fmt: str, lang: str, output: str | None) -> None:
+def report(
+    results: str | None,
+    fmt: str,
+    lang: str,
+    max_age: str | None,
+    compare_docs: tuple[str, str] | None,
+    output: str | None,
+) -> None:
     """Turn a probe result document into a report NHN support can act on.
 
     Diagnoses the results (rules/report/diagnosis.toml): what is wrong, for which
-    service, with the evidence, what to do and on whose word. Secrets and
-    captured payloads are left out. Exit 0, or 2 for a bad or unsupported
-    document; --format nagios exits with the plugin code (0 OK, 1 WARNING,
-    2 CRITICAL, 3 UNKNOWN).
+    service, the causes first, with what to do and on whose word. Every format
+    shows the document's age; a run that was interrupted, or in which most
+    checks did not run, is "incomplete", never OK. Secrets and captured
+    payloads are left out. Exit 0, or 2 for a bad or unsupported document;
+    --format nagios exits with the plugin code (0 OK, 1 WARNING, 2 CRITICAL,
+    3 UNKNOWN: also for an incomplete run or a document it cannot read).
 
     \b
     Examples:
       nhn-appliance report nhn-probe-kontor.json
       nhn-appliance report run.json --format html -o rapport.html
       nhn-appliance report run.json --format text --lang en | mail kundesenter@nhn.no
-      nhn-appliance report run.json --format nagios
+      nhn-appliance report run.json --format nagios --max-age 2h
       nhn-appliance report run.json --format prometheus -o /var/lib/node_exporter/nhn.prom
+      nhn-appliance report --compare before.json after.json --format html -o etter.html
     """
+    from nhn_appliance.errors import InputError, UsageError
     from nhn_appliance.report import get_format
+    from nhn_appliance.report.age import parse_duration
     from nhn_appliance.report.model import report_from_file
 
-    rep = report_from_file(results, lang)
+    if bool(results) == bool(compare_docs):
+        raise UsageError("give one RESULTS.json, or --compare BEFORE.json AFTER.json")
     module = get_format(fmt)
-    text = module.render(rep)
+    max_age_s = parse_duration(max_age) if max_age else None
+    try:
+        reports = [
+            report_from_file(path, lang, max_age_s=max_age_s)
+            for path in (compare_docs or (results or "",))
+        ]
+    except InputError as exc:
+        if fmt != "nagios":
+            raise
+        from nhn_appliance.report.data import labels
+
+        click.echo(module.unreadable(str(exc), labels(lang)), nl=False)
+        sys.exit(module.CODES["UNKNOWN"])
+    if compare_docs:
+        from nhn_appliance.report import compare_formats
+        from nhn_appliance.report.compare import compare
+
+        comparison = compare(reports[0], reports[1])
+        text = compare_formats.render(comparison, fmt)
+        code = compare_formats.exit_code(comparison)
+    else:
+        text = module.render(reports[0])
+        code = module.exit_code(reports[0]) if fmt == "nagios" else 0
     if output:
         from pathlib import Path
 
@@ -550,7 +598,7 @@ def report(results: str, fmt: str, lang: str, output: str | None) -> None:
     else:
         click.echo(text, nl=False)
     if fmt == "nagios":
-        sys.exit(module.exit_code(rep))
+        sys.exit(code)
 
 
 # -- apply, confirm, rollback, status, drift, restore -------------------------------

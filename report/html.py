@@ -25,7 +25,9 @@ from urllib.parse import quote
 import jinja2
 
 from nhn_appliance.probes.model import Status
+from nhn_appliance.report import present, words
 from nhn_appliance.report.data import LANGS, labels, load_contacts
+from nhn_appliance.report.words import KIND_ORDER
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -37,7 +39,6 @@ STATUS_ORDER: tuple[str, ...] = tuple(
     for status in sorted(Status, key=lambda s: s.severity, reverse=True)
     for name in (("unverified", status.value) if status is Status.OK else (status.value,))
 )
-UNVERIFIED_REASONS = {"not-verifiable", "not-verified", "unverified"}
 
 
 @lru_cache(maxsize=1)
@@ -61,9 +62,7 @@ def labels_for(lang: str, given: Mapping[str, Any] | None) -> dict[str, str]:
 def cell_status(check: Mapping[str, Any]) -> str:
     """A check's status for display: a skipped, unverifiable check is "unverified"."""
     status = str(check.get("status", "error"))
-    if status == "skipped" and str(check.get("reason", "")) in UNVERIFIED_REASONS:
-        return "unverified"
-    if status == "skipped" and check.get("kind") == "note":
+    if check.get("unverified") or words.is_unverified(check):
         return "unverified"
     return status if status in STATUS_ORDER else "error"
 
@@ -83,24 +82,34 @@ def show_time(stamp: Any) -> str:
     return f"{m.group(1)} {m.group(2)} {zone}"
 
 
-def _matrix(services: list[Mapping[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
-    kinds: list[str] = []
-    for svc in services:
-        for check in svc.get("checks", []):
-            if check.get("kind") not in kinds:
-                kinds.append(str(check.get("kind")))
+def _matrix(
+    services: list[Mapping[str, Any]], words_of: Mapping[str, str]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Columns are what was checked in a technician's words (two prober kinds that check
+    the same thing share a column), in :data:`words.KIND_ORDER`."""
+    kinds = sorted(
+        {str(c.get("kind")) for svc in services for c in svc.get("checks", [])},
+        key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER), k),
+    )
+    columns: list[str] = []
+    for kind in kinds:
+        if words.kind_words(kind, words_of) not in columns:
+            columns.append(words.kind_words(kind, words_of))
     rows = []
     for svc in services:
         cells = []
-        for kind in kinds:
-            mine = [cell_status(c) for c in svc.get("checks", []) if c.get("kind") == kind]
-            n_ok = sum(1 for s in mine if s == "ok")
+        for col in columns:
+            mine = [
+                cell_status(c)
+                for c in svc.get("checks", [])
+                if words.kind_words(str(c.get("kind")), words_of) == col
+            ]
             cells.append(
                 {
-                    "kind": kind,
+                    "what": col,
                     "status": worst(mine) if mine else None,
                     "n": len(mine),
-                    "n_ok": n_ok,
+                    "n_ok": sum(1 for s in mine if s == "ok"),
                 }
             )
         rows.append(
@@ -111,19 +120,26 @@ def _matrix(services: list[Mapping[str, Any]]) -> tuple[list[str], list[dict[str
                 "cells": cells,
             }
         )
-    return kinds, rows
+    return columns, rows
 
 
-def _checks(svc: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _checks(svc: Mapping[str, Any], words_of: Mapping[str, str]) -> list[dict[str, Any]]:
     rows = [
         {
-            **{k: c.get(k, "") for k in ("id", "kind", "target", "reason", "detail")},
+            **{k: c.get(k, "") for k in ("id", "kind", "target", "detail")},
+            "what": c.get("what") or words.kind_words(str(c.get("kind")), words_of),
+            "reason": c.get("reason_text")
+            or words.reason_words(str(c.get("reason") or ""), words_of),
             "status": cell_status(c),
             "duration_s": c.get("duration_s", ""),
         }
         for c in svc.get("checks", [])
     ]
     return sorted(rows, key=lambda r: STATUS_ORDER.index(r["status"]))
+
+
+def _anchor(fid: Any) -> str:
+    return "finding-" + re.sub(r"[^a-z0-9-]", "-", str(fid).lower())
 
 
 def _pretty(value: Any) -> str:
@@ -138,18 +154,25 @@ def view(report: Mapping[str, Any]) -> dict[str, Any]:
     """Everything the template reads, with defaults for parts a report may leave out."""
     lang = str(report.get("lang")) if report.get("lang") in LANGS else LANGS[0]
     services = list(report.get("services", []))
-    kinds, rows = _matrix(services)
+    words_of = labels_for(lang, report.get("labels"))
+    kinds, rows = _matrix(services, words_of)
+    full = {**report, "labels": words_of}
     contacts = dict(report.get("contacts") or load_contacts())
     email = str(contacts.get("email") or "")
     host = dict(report.get("host") or {})
+    titles = {str(s.get("service", "")): s.get("title") or s.get("service", "") for s in services}
     return {
         "lang": lang,
-        "L": labels_for(lang, report.get("labels")),
+        "L": words_of,
+        "notes": present.notes(full),
+        "age": present.age_text(full),
+        "generated": show_time(report.get("generated_at")),
+        "stale": bool(report.get("stale")),
         "verdict": str(report.get("verdict", "error")),
         "summary": {  # worst first
             s: int((report.get("summary") or {}).get(s, 0) or 0)
             for s in STATUS_ORDER
-            if s != "unverified"
+            if s in (report.get("summary") or {}) or s != "unverified"
         },
         "software": {"name": "nhn-appliance", "version": "", **(report.get("software") or {})},
         "site": {"name": "", "file": "", **(report.get("site") or {})},
@@ -168,14 +191,24 @@ def view(report: Mapping[str, Any]) -> dict[str, Any]:
                 "service": r["service"],
                 "title": r["title"],
                 "verdict": r["verdict"],
-                "checks": _checks(s),
+                "checks": _checks(s, words_of),
             }
             for r, s in zip(rows, services, strict=True)
         ],
         "findings": [
             {
                 "id": f.get("id", ""),
+                "anchor": _anchor(f.get("id", "")),
+                "role": f.get("role") if f.get("role") in ("cause", "consequence") else "",
+                "because_of": [
+                    {"anchor": _anchor(i), "title": title}
+                    for i, title in zip(
+                        f.get("because_of") or [], present.causes_of(f, full), strict=True
+                    )
+                ],
+                "explains": present.explained_by(f, full),
                 "service": f.get("service", ""),
+                "service_title": titles.get(str(f.get("service", "")), f.get("service", "")),
                 "severity": f.get("severity", "info"),
                 "title": f.get("title", ""),
                 "explanation": f.get("explanation", ""),
@@ -183,16 +216,19 @@ def view(report: Mapping[str, Any]) -> dict[str, Any]:
                 "source": f.get("source", ""),
                 "checks": list(f.get("checks") or []),
             }
-            for f in report.get("findings", [])
+            for f in present.ordered(full)
         ],
         "unverified": [
-            {k: u.get(k, "") for k in ("service", "target", "why")}
+            {
+                **{k: u.get(k, "") for k in ("service", "target", "why")},
+                "title": titles.get(str(u.get("service", "")), u.get("service", "")),
+            }
             for u in report.get("unverified", [])
         ],
         "evidence": [
             {
                 "id": e.get("id", ""),
-                "kind": e.get("kind", ""),
+                "kind": words.kind_words(str(e.get("kind", "")), words_of),
                 "target": e.get("target", ""),
                 "evidence": _pretty(e.get("evidence", {})),
                 "events": [_pretty(ev) for ev in e.get("events") or []],

@@ -9,100 +9,30 @@ document is redacted first (:func:`redact`).
 from __future__ import annotations
 
 import json
-import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from nhn_appliance.errors import InputError
 from nhn_appliance.probes.model import RESULTS_SCHEMA, Status, worst
+from nhn_appliance.report import words
+from nhn_appliance.report.age import age_seconds
 from nhn_appliance.report.data import check_lang, labels, load_contacts
+from nhn_appliance.report.privacy import redact
 
-SCHEMA = "nhn-appliance/report/1"
+SCHEMA = "nhn-appliance/report/2"
 #: the statuses in the order counts are listed (summary, text, JSON)
 STATUSES = tuple(s.value for s in Status)
+#: the counts of a report: the statuses, with "unverified" (skipped because it
+#: cannot be verified from the site) apart from "skipped" (did not run)
+COUNTS = (*STATUSES, "unverified")
+#: a run is "incomplete" when it was interrupted, ran no check at all, or when
+#: more than this share of the checks that could run did not run
+INCOMPLETE_SHARE = 0.5
 
 
 class ReportInputError(InputError):
     """A result document that cannot be reported on (exit 2)."""
-
-
-# -- privacy ---------------------------------------------------------------------
-REDACTED = "[redacted]"
-OMITTED = "[omitted: payload]"
-_SECRET_KEY = re.compile(
-    r"pass(word|wd)?|secret|token|authori[sz]ation|credential|cookie|api[_-]?key"
-    r"|^auth$|private[_-]?key",
-    re.I,
-)
-#: evidence keys that hold captured payload bytes or text (beyond addresses, ports, timings)
-PAYLOAD_KEYS = {
-    "body",
-    "payload",
-    "raw",
-    "data",
-    "content",
-    "head",
-    "text",
-    "response",
-    "reply",
-    "reply_head",
-    "status_line",
-    "headers",
-    "attributes",
-    "software",
-    "server",
-    "via",
-    "sample",
-    "banner",
-    "html",
-    "pac_text",
-    "script",
-}
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
-_AUTH_HEADER = re.compile(
-    r"(?i)\b((?:proxy-)?authorization\s*[:=]\s*)(?:(basic|bearer|digest|negotiate|ntlm)\s+)?"
-    r"[^\s,;\"']+"
-)
-_KV_SECRET = re.compile(
-    r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key)(\s*[=:]\s*)[^\s,;&\"']+"
-)
-#: "user:secret@host" in free text; not our check ids ("dns:NAME@RESOLVER") nor SIP/mail URIs
-_BARE_USERINFO = re.compile(
-    r"(?<![\w/])(?!(?:dns|sips?|sip-udp|sip-tcp|tel|mailto|tcp|syn|tls|stun|ntp|pac|proxy"
-    r"|path|sniff|note):)([\w.%-]+):([^\s@/]+)@(?=[\w.-]+(?::\d+)?\b)"
-)
-
-
-def scrub(text: str) -> str:
-    """Credentials out of one string: URL user:pass@, Authorization values, password=..."""
-    if not text or not isinstance(text, str):
-        return text
-    text = _URL_USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
-    text = _BARE_USERINFO.sub(REDACTED + "@", text)
-    text = _AUTH_HEADER.sub(
-        lambda m: m.group(1) + (m.group(2) + " " if m.group(2) else "") + REDACTED, text
-    )
-    return _KV_SECRET.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
-
-
-def redact(value: Any, in_evidence: bool = False) -> Any:
-    """A deep copy with secrets redacted and, inside evidence, payload keys omitted."""
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            key = str(k)
-            if _SECRET_KEY.search(key) and not isinstance(v, bool):
-                out[key] = REDACTED
-            elif in_evidence and key.lower() in PAYLOAD_KEYS:
-                out[key] = OMITTED
-            else:
-                out[key] = redact(v, in_evidence or key in ("evidence", "fetch"))
-        return out
-    if isinstance(value, list):
-        return [redact(v, in_evidence) for v in value]
-    if isinstance(value, str):
-        return scrub(value)
-    return value
 
 
 # -- reading ------------------------------------------------------------------------
@@ -176,10 +106,14 @@ def validate_results(doc: Any, file: str = "<document>") -> dict[str, Any]:
 
 
 # -- building ------------------------------------------------------------------------
-def _counts(results) -> dict[str, int]:
-    counts = dict.fromkeys(STATUSES, 0)
+def _count_key(r: dict[str, Any]) -> str:
+    return "unverified" if words.is_unverified(r) else str(r["status"])
+
+
+def _counts(results: list[dict[str, Any]]) -> dict[str, int]:
+    counts = dict.fromkeys(COUNTS, 0)
     for r in results:
-        counts[r["status"]] += 1
+        counts[_count_key(r)] += 1
     return counts
 
 
@@ -187,42 +121,103 @@ def _num(value: Any) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
-def build_report(results_doc: dict[str, Any], lang: str = "nb") -> dict[str, Any]:
-    """The report dict of the contract (see docs/reports.md) for a validated result document."""
+def completeness(results: list[dict[str, Any]], interrupted: bool) -> dict[str, Any]:
+    """Whether the run says enough: not interrupted, and most checks that could run ran."""
+    counts = _counts(results)
+    could_run = len(results) - counts["unverified"]
+    not_run = counts["skipped"]
+    ran = could_run - not_run
+    complete = (not interrupted and ran > 0 and not_run <= INCOMPLETE_SHARE * could_run) or (
+        not interrupted and could_run == 0 and len(results) > 0
+    )
+    return {
+        "complete": complete,
+        "interrupted": interrupted,
+        "total": len(results),
+        "ran": ran,
+        "not_run": not_run,
+        "unverified": counts["unverified"],
+        "max_share_not_run": INCOMPLETE_SHARE,
+    }
+
+
+def overall_verdict(results: list[dict[str, Any]], complete: bool, stale: bool) -> str:
+    """fail beats everything (a failure seen is real even in a partial run); then an
+    incomplete run is "incomplete", never ok; an old document is at least a warning."""
+    found = worst(r["status"] for r in results).value
+    verdict = "ok" if found == "skipped" else found
+    if verdict != "fail" and not complete:
+        return "incomplete"
+    if stale and verdict == "ok":
+        return "warn"
+    return verdict
+
+
+def _check(r: dict[str, Any], gateways: set[str], lb: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": r["id"],
+        "kind": r["kind"],
+        "what": words.kind_words(r["kind"], lb),
+        "target": r["target"],
+        "status": r["status"],
+        "unverified": words.is_unverified(r),
+        "reason": r["reason"],
+        "reason_text": words.reason_words(r["reason"], lb) if r["reason"] else "",
+        "detail": words.detail(r, gateways, lb),
+        "sender": words.sender(r),
+        "duration_s": _num(r.get("duration_s")),
+    }
+
+
+def _findings(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Diagnosis findings with their place: causes first (the order diagnose gives)."""
+    out = []
+    for f in found:
+        role = f.get("role") if f.get("role") in ("cause", "consequence") else "finding"
+        out.append({**f, "role": role, "because_of": [str(x) for x in f.get("because_of") or []]})
+    return out
+
+
+def build_report(
+    results_doc: dict[str, Any],
+    lang: str = "nb",
+    *,
+    now: datetime | None = None,
+    max_age_s: float | None = None,
+) -> dict[str, Any]:
+    """The report dict of the contract (see docs/reports.md) for a validated result document.
+
+    ``now`` is when the report is made (the age is measured to it; default: the
+    clock); ``max_age_s`` makes a document older than that a warning."""
     from nhn_appliance.report.diagnose import diagnose, service_titles
 
     check_lang(lang)
+    now = now or datetime.now(UTC)
     doc = redact(validate_results(results_doc))
     results = doc["results"]
+    lb = labels(lang)
     titles = service_titles(lang)
+    site = doc.get("site") if isinstance(doc.get("site"), dict) else {}
+    software = doc.get("software") if isinstance(doc.get("software"), dict) else {}
+    host = doc.get("host") if isinstance(doc.get("host"), dict) else {}
+    gateways = words.gateway_addresses(host)
     by_service: dict[str, list[dict[str, Any]]] = {}
     for r in results:
         by_service.setdefault(r["service"] or "-", []).append(r)
-    services: list[dict[str, Any]] = []
-    for name, items in by_service.items():
-        services.append(
-            {
-                "service": name,
-                "title": titles.get(name, name),
-                "verdict": worst(r["status"] for r in items).value,
-                "counts": _counts(items),
-                "checks": [
-                    {
-                        "id": r["id"],
-                        "kind": r["kind"],
-                        "target": r["target"],
-                        "status": r["status"],
-                        "reason": r["reason"],
-                        "detail": str(r.get("detail") or ""),
-                        "duration_s": _num(r.get("duration_s")),
-                    }
-                    for r in items
-                ],
-            }
-        )
-    verdict = worst(s["verdict"] for s in services).value
-    site = doc.get("site") if isinstance(doc.get("site"), dict) else {}
-    software = doc.get("software") if isinstance(doc.get("software"), dict) else {}
+    services = [
+        {
+            "service": name,
+            "title": titles.get(name, name),
+            "verdict": worst(r["status"] for r in items).value,
+            "counts": _counts(items),
+            "checks": [_check(r, gateways, lb) for r in items],
+        }
+        for name, items in by_service.items()
+    ]
+    interrupted = bool(doc.get("interrupted", False))
+    whole = completeness(results, interrupted)
+    age = age_seconds(doc, now)
+    stale = max_age_s is not None and (age is None or age > max_age_s)
     return {
         "schema": SCHEMA,
         "lang": lang,
@@ -231,23 +226,28 @@ def build_report(results_doc: dict[str, Any], lang: str = "nb") -> dict[str, Any
             "version": str(software.get("version", "")),
         },
         "site": {"name": str(site.get("name", "")), "file": str(site.get("file", ""))},
-        "host": doc.get("host") if isinstance(doc.get("host"), dict) else {},
+        "host": host,
         "started_at": str(doc.get("started_at", "")),
         "ended_at": str(doc.get("ended_at", "")),
         "runtime_s": _num(doc.get("runtime_s")),
-        "interrupted": bool(doc.get("interrupted", False)),
-        "verdict": "ok" if verdict == "skipped" else verdict,
+        "generated_at": now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "age_s": age,
+        "max_age_s": max_age_s,
+        "stale": stale,
+        "interrupted": interrupted,
+        "completeness": whole,
+        "verdict": overall_verdict(results, whole["complete"], stale),
         "summary": _counts(results),
         "services": services,
-        "findings": diagnose(results, lang),
+        "findings": _findings(diagnose(results, lang, host=host)),
         "unverified": [
             {
                 "service": r["service"],
                 "target": r["target"],
-                "why": str(r.get("detail") or (r.get("evidence") or {}).get("why") or ""),
+                "why": lb["why_not_verifiable"],
             }
             for r in results
-            if r["reason"] == "not-verifiable"
+            if words.is_unverified(r)
         ],
         "evidence": [
             {
@@ -261,11 +261,17 @@ def build_report(results_doc: dict[str, Any], lang: str = "nb") -> dict[str, Any
             if r.get("evidence") or r.get("events")
         ],
         "contacts": load_contacts(),
-        "labels": labels(lang),
+        "labels": lb,
     }
 
 
-def report_from_file(path: str | Path, lang: str = "nb") -> dict[str, Any]:
+def report_from_file(
+    path: str | Path,
+    lang: str = "nb",
+    *,
+    now: datetime | None = None,
+    max_age_s: float | None = None,
+) -> dict[str, Any]:
     """Read the result document at ``path`` and build its report (what the CLI calls);
     :func:`build_report` takes a document already parsed."""
-    return build_report(read_results(path), check_lang(lang))
+    return build_report(read_results(path), check_lang(lang), now=now, max_age_s=max_age_s)

@@ -10,11 +10,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from nhn_appliance.probes.model import Status, worst
+from nhn_appliance.report.age import parse_time
 from nhn_appliance.report.diagnose import SEVERITIES
 
 
 def _verdict(status: str) -> int:
-    """The product's status order as a number (probes.model.SEVERITY): -1 skipped ... 3 error."""
+    """The product's status order as a number (probes.model.SEVERITY): -1 skipped ... 3 error;
+    an incomplete run says no more than an error: 3."""
     return worst([status]).severity
 
 
@@ -29,7 +31,11 @@ def _scale(values: Iterable[tuple[int, str]]) -> str:
 
 
 #: the overall verdict is never "skipped" (a run of skipped checks is ok)
-VERDICT_SCALE = _scale((s.severity, s.value) for s in Status if s is not Status.SKIPPED)
+VERDICT_SCALE = _scale(
+    (s.severity, "error or incomplete" if s is Status.ERROR else s.value)
+    for s in Status
+    if s is not Status.SKIPPED
+)
 SERVICE_SCALE = _scale((s.severity, "not run" if s is Status.SKIPPED else s.value) for s in Status)
 FINDING_SCALE = _scale((_finding(s), s) for s in SEVERITIES)
 
@@ -59,7 +65,7 @@ def render(report: dict[str, Any]) -> str:
     )
     metric(
         "report_checks",
-        "Checks by status.",
+        "Checks by status (unverified: cannot be verified from the site; skipped: not run).",
         [({"status": s}, n) for s, n in report["summary"].items()],
     )
     metric(
@@ -85,5 +91,28 @@ def render(report: dict[str, Any]) -> str:
         "report_interrupted",
         "1 when the probe run was interrupted.",
         [({}, int(report["interrupted"]))],
+    )
+    whole = report.get("completeness") or {}
+    metric(
+        "report_incomplete",
+        "1 when the run is incomplete (interrupted, or most checks did not run).",
+        [({}, int(not whole.get("complete", True)))],
+    )
+    if (when := parse_time(report.get("ended_at") or report.get("started_at"))) is not None:
+        metric(
+            "report_run_timestamp_seconds",
+            "When the probe run ended (Unix time): a stale textfile shows here.",
+            [({}, round(when.timestamp(), 3))],
+        )
+    if report.get("age_s") is not None:
+        metric(
+            "report_age_seconds",
+            "Age of the result document when the report was made.",
+            [({}, report["age_s"])],
+        )
+    metric(
+        "report_stale",
+        "1 when the document is older than --max-age.",
+        [({}, int(report.get("stale", False)))],
     )
     return "\n".join(out) + "\n"

@@ -1,22 +1,22 @@
 """Plain text: a summary that pastes into an e-mail to NHN's customer centre.
 
-The first lines hold what support reads first (verdict, site, time, the
-verdict per service); details follow: findings with remediation, checks that
-could not be verified, every check that is not ok, the contacts.
+The first lines hold what support reads first (verdict, site, time, age, what
+is wrong with the run itself, the verdict per service); then the findings,
+causes first, each consequence naming its cause; checks that could not be
+verified; every check that is not ok, in words; the contacts.
 """
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
-from nhn_appliance.probes.model import Status, worst
+from nhn_appliance.report import present
 
 WIDTH = 78
 
 
-def _wrap(text: str, indent: str) -> list[str]:
-    import textwrap
-
+def wrap(text: str, indent: str) -> list[str]:
     return textwrap.wrap(
         text,
         WIDTH,
@@ -27,8 +27,8 @@ def _wrap(text: str, indent: str) -> list[str]:
     ) or [indent.rstrip()]
 
 
-def _counts(labels: dict[str, str], counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {labels['status_' + s].lower()}" for s, n in counts.items() if n)
+def counts(labels: dict[str, str], found: dict[str, int]) -> str:
+    return ", ".join(f"{n} {labels['status_' + s].lower()}" for s, n in found.items() if n)
 
 
 def render(report: dict[str, Any]) -> str:
@@ -40,47 +40,53 @@ def render(report: dict[str, Any]) -> str:
         f"{lb['verdict']}: {lb['status_' + report['verdict']]}",
         f"{lb['site']}: {site['name']}" + (f" ({site['file']})" if site["file"] else ""),
         f"{lb['time']}: {report['started_at']} - {report['ended_at']} ({report['runtime_s']:g} s)",
+        f"{lb['age']}: {present.age_text(report)} ({lb['generated'].lower()} "
+        f"{report['generated_at']})",
     ]
     if host.get("hostname"):
         lines.append(f"{lb['host']}: {host['hostname']}")
-    lines.append(f"{lb['checks']}: {_counts(lb, report['summary'])}")
-    if report["interrupted"]:
-        lines.append(lb["interrupted"])
+    lines.append(f"{lb['checks']}: {counts(lb, report['summary'])}")
+    for note in present.notes(report):
+        lines += wrap(f"! {note}", "")
     lines += ["", f"{lb['services']}:"]
     width = max((len(lb["status_" + s["verdict"]]) for s in report["services"]), default=2)
     for s in report["services"]:
         lines.append(
-            f"  {lb['status_' + s['verdict']]:<{width}}  {s['title']}: {_counts(lb, s['counts'])}"
+            f"  {lb['status_' + s['verdict']]:<{width}}  {s['title']}: {counts(lb, s['counts'])}"
         )
 
     lines += ["", f"{lb['findings']}:"]
     if not report["findings"]:
         lines.append(f"  {lb['no_findings']}")
-    for i, f in enumerate(report["findings"], 1):
-        lines.append(f"  {i}. [{lb['severity_' + f['severity']]}] {f['title']}")
-        lines += _wrap(f"{lb['explanation']}: {f['explanation']}", "     ")
-        lines += _wrap(f"{lb['remediation']}: {f['remediation']}", "     ")
-        lines.append(f"     {lb['source']}: {f['source']}")
-        lines += _wrap(f"{lb['checks']}: {', '.join(f['checks'])}", "     ")
+    for i, f in enumerate(present.ordered(report), 1):
+        role = f"{lb['role_' + f['role']]}, " if f.get("role") in ("cause", "consequence") else ""
+        lines.append(f"  {i}. [{role}{lb['severity_' + f['severity']]}] {f['title']}")
+        if causes := present.causes_of(f, report):
+            lines += wrap(f"{lb['because_of']}: {'; '.join(causes)}", "     ")
+        lines += wrap(f"{lb['explanation']}: {f['explanation']}", "     ")
+        lines += wrap(f"{lb['remediation']}: {f['remediation']}", "     ")
+        lines += wrap(f"{lb['source']}: {f['source']}", "     ")
+        lines += wrap(f"{lb['checks']}: {', '.join(f['checks'])}", "     ")
 
     if report["unverified"]:
         lines += ["", f"{lb['unverified']} ({lb['unverified_note']}):"]
+        titles = {s["service"]: s["title"] for s in report["services"]}
         for u in report["unverified"]:
-            lines.append(f"  - {u['service']}: {u['target']}")
+            lines.append(f"  - {titles.get(u['service'], u['service'])}: {u['target']}")
 
     bad = [
-        (s["service"], c)
+        (s["title"], c)
         for s in report["services"]
         for c in s["checks"]
-        if worst([c["status"]]).severity > Status.OK.severity
+        if c["status"] in ("warn", "fail", "error")
+        or (c["status"] == "skipped" and not c["unverified"])
     ]
     if bad:
         lines += ["", f"{lb['not_ok']}:"]
-        for service, c in bad:
-            status = lb["status_" + c["status"]]
-            lines.append(f"  {status}  {service} {c['kind']} {c['target']}: {c['reason']}")
+        for title, c in bad:
+            lines.append(f"  {lb['status_' + c['status']]}  {title}: {c['what']} {c['target']}")
             if c["detail"]:
-                lines += _wrap(c["detail"], "      ")
+                lines += wrap(c["detail"], "      ")
 
     ct = report["contacts"]
     lines += [

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import tomllib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
@@ -16,6 +17,7 @@ import pytest
 from nhn_appliance.errors import InputError, UsageError
 from nhn_appliance.probes.model import SEVERITY, Status
 from nhn_appliance.report import FORMATS, get_format, html, nagios, prometheus
+from nhn_appliance.report.age import parse_time
 from nhn_appliance.report.data import (
     LANGS,
     LabelsError,
@@ -40,10 +42,17 @@ CASE_FILES = sorted(CASE_DIR.glob("*.json"))
 SCHEMA = json.loads((REPO / "report" / "report.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 NO_HTML = [f for f in FORMATS if f != "html"]
+#: "now" for the hand-made cases: they ran on 2026-11-22 at 12:00 UTC, so about an hour old
+NOW = datetime(2026, 11, 22, 13, 0, 5, tzinfo=UTC)
 
 
 def _report(path: Path, lang: str = "nb") -> dict:
-    return build_report(read_results(path), lang)
+    """The report of a case, made an hour after its run ended (lab documents are made
+    again with each --update-golden; their age in the goldens stays the same)."""
+    doc = read_results(path)
+    end = parse_time(doc.get("ended_at"))
+    now = end + timedelta(hours=1) if end else NOW
+    return build_report(doc, lang, now=now)
 
 
 def test_schema_is_valid_draft_2020_12():
@@ -96,11 +105,14 @@ def test_unverified_never_a_pass():
 def test_nagios_exit_codes():
     nag = get_format("nagios")
     assert nag.exit_code(_report(CASE_DIR / "media-unverified.json")) == 0
-    assert nag.exit_code(_report(CASE_DIR / "clock-warn.json")) == 1
+    # clock-warn was interrupted (Ctrl-C): incomplete, UNKNOWN, even with a warning in it
+    assert nag.exit_code(_report(CASE_DIR / "clock-warn.json")) == 3
     assert nag.exit_code(_report(CASE_DIR / "proxy.json")) == 2
     doc = json.loads((CASE_DIR / "clock-warn.json").read_text())
+    doc["interrupted"] = False
+    assert nag.exit_code(build_report(doc, "nb", now=NOW)) == 1
     doc["results"][0]["status"] = "error"
-    assert nag.exit_code(build_report(doc, "nb")) == 3
+    assert nag.exit_code(build_report(doc, "nb", now=NOW)) == 3
 
 
 def test_prometheus_format():

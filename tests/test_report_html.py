@@ -246,9 +246,16 @@ def test_given_labels_win():
 
 def test_matrix_cells_carry_text_and_unverified_is_not_a_pass():
     view = html.view(make_report(lang="en"))
-    assert view["kinds"] == ["tcp", "dns", "tls", "stun", "note"]
-    join = {c["kind"]: c["status"] for c in view["matrix"][0]["cells"]}
-    assert join == {"tcp": "ok", "dns": "ok", "tls": "ok", "stun": "fail", "note": "unverified"}
+    # what was checked in a technician's words, from the name to what rides on it
+    assert view["kinds"] == [
+        "Name lookup (DNS)",
+        "TCP port",
+        "Secure connection (TLS)",
+        "Sound and picture (UDP)",
+        "Cannot be tested from here",
+    ]
+    join = {c["what"]: c["status"] for c in view["matrix"][0]["cells"]}
+    assert list(join.values()) == ["ok", "ok", "ok", "fail", "unverified"]
     assert html.cell_status({"status": "skipped", "reason": "cancelled"}) == "skipped"
     assert html.cell_status({"status": "bogus"}) == "error"
 
@@ -414,7 +421,15 @@ def test_rendered_page_offline(offline_ns, tmp_path):
     ):
         assert word in summary, word
     matrix = text.split("Tjenester og sjekker")[1].split("Funn (2)")[0]
-    for word in ("Tjeneste join", "FEIL", "ADVARSEL", "OK", "IKKE VERIFISERT", "stun", "note"):
+    for word in (
+        "Tjeneste join",
+        "FEIL",
+        "ADVARSEL",
+        "OK",
+        "IKKE VERIFISERT",
+        "Lyd og bilde (UDP)",
+        "Kan ikke prøves herfra",
+    ):
         assert word in matrix, word
     for f in report["findings"]:
         assert f["title"] in text and f["remediation"] in text and f["source"] in text
