@@ -565,6 +565,11 @@ def report(
     if bool(results) == bool(compare_docs):
         raise UsageError("give one RESULTS.json, or --compare BEFORE.json AFTER.json")
     module = get_format(fmt)
+    if fmt == "html":
+        from nhn_appliance.outputs import template_cache
+        from nhn_appliance.report.html import use_bytecode_cache
+
+        use_bytecode_cache(template_cache())
     max_age_s = parse_duration(max_age) if max_age else None
     try:
         reports = [

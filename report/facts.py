@@ -32,7 +32,9 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)([:.])([^{}]+)\}")
 AND = {"nb": "og", "en": "and"}
 
 
+@lru_cache(maxsize=1)
 def catalogue() -> Catalogue:
+    """The packaged catalogue, once per process (a report asks for it per check)."""
     return load_catalogue()
 
 

@@ -41,10 +41,23 @@ STATUS_ORDER: tuple[str, ...] = tuple(
 )
 
 
+_bytecode_cache: jinja2.BytecodeCache | None = None
+
+
+def use_bytecode_cache(cache: jinja2.BytecodeCache | None) -> None:
+    """Let the compiled page templates be cached where the caller chose (the command
+    line picks a folder the user controls, as for render); the report never
+    chooses a place to write."""
+    global _bytecode_cache
+    _bytecode_cache = cache
+    environment.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        bytecode_cache=_bytecode_cache,
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         trim_blocks=True,
