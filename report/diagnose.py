@@ -27,7 +27,7 @@ from nhn_appliance.report.match import address_port, matches
 SEVERITIES = ("fail", "warn", "info")
 SELECTOR_KEYS = {"service", "kind", "status", "reason", "ports", "addresses", "id_glob", "cite"}
 RULE_KEYS = {"id", "service", "severity", "source", "subject", "per", "require", "absent"}
-RULE_KEYS |= {"role", "explains", *LANGS}
+RULE_KEYS |= {"role", "explains", "under", *LANGS}
 ROLES = ("finding", "cause")
 TEXT_KEYS = ("title", "explanation", "remediation")
 STATUSES = tuple(s.value for s in Status)
@@ -85,6 +85,8 @@ def _load_rules(file: str) -> dict[str, Any]:
             "require": [_selector(s, services) for s in require],
             "absent": [_selector(s, services) for s in node.get("absent").list()],
             "role": node.get("role").choice(ROLES, "finding"),
+            # the service a "*" rule's finding is listed under (else its checks' service)
+            "under": _service(node.get("under"), services) if node.has("under") else "",
             "explains": [_selector(s, services) for s in node.get("explains").list()],
         }
         for lang in LANGS:
@@ -222,7 +224,9 @@ def rule_findings(
         texts = {k: fill(rule[lang][k].replace("{subjects}", subjects), lang) for k in TEXT_KEYS}
         found = {
             "id": rule["id"],
-            "service": rule["service"] if rule["service"] != "*" else ([*services, ""][0]),
+            "service": rule["service"]
+            if rule["service"] != "*"
+            else (rule["under"] or [*services, ""][0]),
             "severity": rule["severity"],
             **texts,
             "source": rule["source"],

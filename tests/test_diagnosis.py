@@ -259,3 +259,14 @@ def test_a_placeholder_that_does_not_resolve_names_file_and_key(tmp_path: Path) 
         load_rules(bad)
     assert str(bad) in str(err.value) and "rule[0].nb.remediation" in str(err.value)
     assert "jion" in str(err.value)
+
+
+def test_resolver_and_internet_path_findings_are_not_filed_under_join() -> None:
+    """Review M10: a silent resolver is a DNS finding, the direct internet path a proxy one."""
+    for name, rule, service in (
+        ("dns.json", "dns-resolver-silent", "dns"),
+        ("proxy.json", "direct-internet-timeout", "proxy"),
+        ("clock-terminal.json", "clock-offset-fail", "ntp"),
+    ):
+        _, found = _found(CASES / name, "nb")
+        assert next(f for f in found if f["id"] == rule)["service"] == service
