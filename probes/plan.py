@@ -211,9 +211,8 @@ def _path_checks(policy: Policy, add: Add) -> None:
         address = _host(rule.dst[0])
         params = PathParams(address, max_hops=8, zone=zone)
         expect = f"leaves by the {zone} uplink"
-        add(
-            Check(f"path:{zone}:{address}", address, rule.service, rule.source, expect, params, zone)
-        )
+        cid = f"path:{zone}:{address}"
+        add(Check(cid, address, rule.service, rule.source, expect, params, zone))
 
 
 def _sniff_checks(catalogue: Catalogue, site: Site, add: Add) -> None:
