@@ -122,7 +122,7 @@ def apply(
         if cur.status == PENDING:
             e = state.entry(cur.entry)
             raise UsageError(
-                f"ruleset #{e.id} ({e.hash}, applied {_when(e.applied_at)} from {e.site}) is "
+                f"ruleset #{e.id} ({e.hash}, applied {when(e.applied_at)} from {e.site}) is "
                 f"pending, {cur.seconds_left():.0f} s left: 'nhn-appliance confirm' or "
                 "'nhn-appliance rollback' first"
             )
@@ -158,7 +158,7 @@ def apply(
         _remember_loaded(state, entry.id, be)
         echo(
             f"loaded #{entry.id}: pending; run 'nhn-appliance confirm' within {window:g} s, "
-            f"or it is rolled back at {_when(deadline)}"
+            f"or it is rolled back at {when(deadline)}"
         )
         if verify is not None:
             failed = verify()
@@ -220,13 +220,13 @@ def confirm(state: StateDir, echo: Echo) -> int:
             last = state.entries()
             if last and state.entry(last[-1]).outcome.startswith("rolled back"):
                 e = state.entry(last[-1])
-                raise Finding(f"too late: #{e.id} was {e.outcome} at {_when(e.outcome_at)}")
+                raise Finding(f"too late: #{e.id} was {e.outcome} at {when(e.outcome_at)}")
             raise UsageError(f"nothing to confirm: {_describe(state, cur)}")
         entry = state.entry(cur.entry)
         if time.time() > cur.deadline:
             roll_back_pending(state, cur, "confirm came after the deadline")
             raise Finding(
-                f"too late: #{entry.id}'s window ended at {_when(cur.deadline)}; rolled back now"
+                f"too late: #{entry.id}'s window ended at {when(cur.deadline)}; rolled back now"
             )
         entry.outcome, entry.outcome_at = "confirmed", time.time()
         state.save_entry(entry)
@@ -262,7 +262,7 @@ def rollback(state: StateDir, to: int | None, echo: Echo) -> int:
         be.load(texts)
         state.set_current(Current(to, CONFIRMED, entry.target, 0, 0, to, time.time()))
         apply_timer.stop(cur.timer_pid, cur.entry)
-    echo(f"loaded #{to} ({entry.target} {entry.hash}, applied {_when(entry.applied_at)})")
+    echo(f"loaded #{to} ({entry.target} {entry.hash}, applied {when(entry.applied_at)})")
     return 0
 
 
@@ -282,11 +282,11 @@ def restore(state: StateDir, echo: Echo) -> int:
         entry = state.entry(keep)
         backend(entry.target).load(state.files(keep))
         state.set_current(Current(keep, CONFIRMED, entry.target, 0, 0, keep, time.time()))
-    echo(f"restored #{keep} ({entry.target} {entry.hash}, confirmed {_when(entry.outcome_at)})")
+    echo(f"restored #{keep} ({entry.target} {entry.hash}, confirmed {when(entry.outcome_at)})")
     return 0
 
 
-def _when(t: float) -> str:
+def when(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
 
 

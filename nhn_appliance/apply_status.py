@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict
 from typing import Any
 
 from nhn_appliance import apply_timer
-from nhn_appliance.apply import Echo
+from nhn_appliance.apply import Echo, when
 from nhn_appliance.state import PENDING, StateDir
 
 
@@ -38,7 +37,7 @@ def status(state: StateDir, last: int, as_json: bool, echo: Echo) -> int:
         echo(f"loaded: nothing applied by nhn-appliance (state {state.path})")
     else:
         e = state.entry(cur.entry)
-        echo(f"loaded: #{e.id} {e.target} ruleset {e.hash}, applied {_when(e.applied_at)}")
+        echo(f"loaded: #{e.id} {e.target} ruleset {e.hash}, applied {when(e.applied_at)}")
         echo(f"  site {e.site} ({e.site_file}), catalogue {e.catalogue or 'unknown'}")
         echo(f"  pins {e.pins}; by {e.software}")
         if cur.status == PENDING:
@@ -49,7 +48,7 @@ def status(state: StateDir, last: int, as_json: bool, echo: Echo) -> int:
                 else "NO rollback timer running"
             )
             echo(
-                f"status: PENDING, {left:.0f} s left (rolled back at {_when(cur.deadline)} "
+                f"status: PENDING, {left:.0f} s left (rolled back at {when(cur.deadline)} "
                 f"unless 'nhn-appliance confirm'); {timer}"
             )
             if stuck:
@@ -58,17 +57,13 @@ def status(state: StateDir, last: int, as_json: bool, echo: Echo) -> int:
                     "run 'nhn-appliance rollback'"
                 )
         else:
-            echo(f"status: confirmed (since {_when(cur.since)})")
+            echo(f"status: confirmed (since {when(cur.since)})")
     if history:
         echo(f"history (last {len(history)}):")
         for e in reversed(history):
             mark = "*" if e.id == cur.entry else " "
             echo(
-                f" {mark}#{e.id:<4} {_when(e.applied_at)}  {e.target:<8} {e.hash}  "
+                f" {mark}#{e.id:<4} {when(e.applied_at)}  {e.target:<8} {e.hash}  "
                 f"{e.site}  {e.outcome}"
             )
     return 1 if stuck else 0
-
-
-def _when(t: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
