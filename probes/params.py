@@ -142,4 +142,3 @@ Params = (
     | SniffParams
     | NoteParams
 )
-
