@@ -4,7 +4,8 @@ load. Any failure rolls the load back at once.
 The plan is the probe plan's own checks, narrowed: for each of the site's
 resolvers, the DNS check of the first name the site needs (the site's
 resolver answers), and the TCP checks of the remote-support opening
-(``--verify-service``, by default the catalogue's remote-support service).
+(``--verify-service``, by default ``[apply] verify_services`` of the
+catalogue's site defaults: remote support).
 """
 
 from __future__ import annotations
@@ -16,17 +17,14 @@ from nhn_appliance.inputs import Inputs
 from nhn_appliance.probes.model import Check, Status
 from nhn_appliance.probes.params import DnsParams, Params
 
-#: the service whose opening keeps a remote technician's session: the catalogue's
-#: name for remote support (rules/fjernhjelp.toml); --verify-service replaces it
-VERIFY_SERVICES = ("fjernhjelp",)
-
 
 def verify_plan(inputs: Inputs, services: tuple[str, ...]) -> list[Check[Params]]:
     """The checks; none at all is a usage error (nothing would be verified)."""
     from nhn_appliance.probes.plan import plan
 
     site = inputs.site
-    wanted = services or VERIFY_SERVICES
+    # by default the services the catalogue names for it (rules/site/defaults.toml [apply])
+    wanted = services or inputs.catalogue.defaults.verify_services
     checks = plan(inputs.catalogue, site, inputs.policy(), inputs.pins, {"dns", "tcp"})
     out: list[Check[Params]] = []
     for resolver in site.resolvers:

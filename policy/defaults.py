@@ -47,6 +47,7 @@ class SiteDefaults:
     proxy: Sourced  #: HOST:PORT of the proxy the probe asks for a CONNECT
     connect_to: Sourced  #: HOST:PORT the proxy check asks for when the site names no test URL
     clock: ClockLimits
+    verify_services: tuple[str, ...] = ()  #: what `apply --verify` checks (TCP openings)
 
     def default_comment(self, outbound: str) -> str:
         return self.open_comment if outbound == "open" else self.blocked_comment
@@ -62,7 +63,7 @@ def defaults_file(rules_dir: Path | None) -> Path:
 def load_defaults(path: Path) -> SiteDefaults:
     display = str(path)
     root = Node(read_toml(path, display, CatalogueError), display, "", CatalogueError)
-    root.table({"outbound", "probe", "clock"}, required=("outbound", "probe", "clock"))
+    root.table({"outbound", "probe", "clock", "apply"}, required=("outbound", "probe", "clock"))
     out = root.get("outbound").table(
         {"default", "source", "open_comment", "blocked_comment"},
         required=("default", "source", "open_comment", "blocked_comment"),
@@ -77,6 +78,10 @@ def load_defaults(path: Path) -> SiteDefaults:
     clock = root.get("clock").table(
         {"warn_s", "fail_s", "source", "note", "why_en"},
         required=("warn_s", "fail_s", "source", "why_en"),
+    )
+    apply = root.get("apply").table({"verify_services", "source"}) if root.has("apply") else None
+    verify = (
+        tuple(n.name() for n in apply.get("verify_services").list(single_ok=True)) if apply else ()
     )
     warn_s = clock.get("warn_s").number(0.001, 3600, 1.0)
     fail_s = clock.get("fail_s").number(0.001, 3600, 30.0)
@@ -99,4 +104,5 @@ def load_defaults(path: Path) -> SiteDefaults:
             clock.get("note").text(""),
             clock.get("why_en").text(),
         ),
+        verify_services=verify,
     )

@@ -26,6 +26,7 @@ def test_packaged_defaults_carry_their_sources() -> None:
     assert d.clock.warn_s < d.clock.fail_s and d.clock.source == "002:265"
     assert d.default_comment("open") == "outbound open (NHN default, 002:83)"
     assert d.default_comment("blocked") != d.default_comment("open")
+    assert d.verify_services == ("fjernhjelp",)  # apply --verify: remote support
 
 
 def _catalogue_with(tmp_path: Path, defaults: str) -> Path:
