@@ -1,5 +1,5 @@
 # RouterOS v7 script for site legekontor-eksempel (appliance.toml)
-# made by nhn-appliance from catalogue revision e6d2bdc2e5c6
+# made by nhn-appliance from catalogue revision 94bed88b7b8c
 # Generation g6f9801f8: every item this script adds has "nhn-appliance g6f9801f8:" in its comment.
 #
 # How to apply it safely:

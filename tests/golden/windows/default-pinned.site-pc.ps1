@@ -2,7 +2,7 @@
 # Windows Firewall and QoS for a PC on the LAN of site legekontor-eksempel (outbound blocked)
 # Run on: every PC on the LAN that has no profile
 # Site file: appliance.toml
-# made by nhn-appliance from catalogue revision e6d2bdc2e5c6
+# made by nhn-appliance from catalogue revision 94bed88b7b8c
 #
 # HOW TO APPLY SAFELY
 # 1. Run it on the PC itself, in an elevated Windows PowerShell 5.1 (through the remote-support

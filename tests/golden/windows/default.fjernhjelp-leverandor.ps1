@@ -2,7 +2,7 @@
 # Windows Firewall and QoS for profile fjernhjelp-leverandor (fjernhjelp, 004:54-61) at site legekontor-eksempel
 # Run on: leverandor-pc (192.168.10.50, 2001:db8:10::50)
 # Site file: appliance.toml
-# made by nhn-appliance from catalogue revision e6d2bdc2e5c6
+# made by nhn-appliance from catalogue revision 94bed88b7b8c
 #
 # HOW TO APPLY SAFELY
 # 1. Run it on the PC itself, in an elevated Windows PowerShell 5.1 (through the remote-support

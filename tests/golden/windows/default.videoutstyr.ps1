@@ -2,7 +2,7 @@
 # Windows Firewall and QoS for profile videoutstyr (videokonferanse, 002:666-668) at site legekontor-eksempel
 # Run on: videorom (192.168.10.60, 2001:db8:10::60)
 # Site file: appliance.toml
-# made by nhn-appliance from catalogue revision e6d2bdc2e5c6
+# made by nhn-appliance from catalogue revision 94bed88b7b8c
 #
 # HOW TO APPLY SAFELY
 # 1. Run it on the PC itself, in an elevated Windows PowerShell 5.1 (through the remote-support
