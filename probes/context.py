@@ -46,6 +46,16 @@ class ProbeContext:
     cancel: CancelToken = field(default_factory=CancelToken)
     executor: Executor | None = None  #: the run's thread pool; the loop's default when None
     resolver: Resolver | None = None  #: answers names instead of the site's resolvers (tests)
+    #: the names and addresses the plan lists (:func:`plan.bounds`): what a PAC file or its
+    #: server points to beyond a check's own targets is contacted only when it is one of these
+    plan_hosts: frozenset[str] = frozenset()
+    follow_pac: bool = False  #: --follow-pac: contact what the PAC side points to anyway
+
+    def in_plan(self, host: str, *own: str) -> bool:
+        """Whether ``host`` may be contacted: the plan lists it, the check names it
+        itself (``own``), or the technician asked to follow the PAC file (--follow-pac)."""
+        key = host.lower().rstrip(".")
+        return self.follow_pac or key in self.plan_hosts or key in {o.lower() for o in own}
 
 
 async def in_thread(ctx: ProbeContext, func: Callable[..., T], *args: object) -> T:

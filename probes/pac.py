@@ -1,9 +1,15 @@
 """Kind ``pac``: fetch the site's PAC file and ask it where test URLs go.
 
 The PAC file is untrusted code: :mod:`pac_engine` evaluates it in a bounded
-QuickJS sandbox. This module fetches it (size-capped, redirects bounded)
+QuickJS sandbox, inside a child process (:mod:`pac_child`) that is killed at
+the check's deadline. This module fetches it (size-capped, redirects bounded)
 and turns the answers into a result; myIpAddress is the local address of
 the connection that fetched the PAC file.
+
+The PAC server and the PAC code do not choose what the probe contacts: a
+redirect to a host the plan does not list is not followed, and a name the
+PAC code asks for that the plan does not list is not resolved (both are
+recorded, "outside the plan"), unless the run says ``follow_pac``.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import asyncio
 import re
 import ssl
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -19,12 +27,14 @@ from nhn_appliance.probes.context import ProbeContext, Resolver, in_thread
 from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
 from nhn_appliance.probes.names import is_ip, resolver_for
-from nhn_appliance.probes.pac_engine import evaluate
+from nhn_appliance.probes.pac_child import evaluate_in_child
+from nhn_appliance.probes.pac_engine import BUDGET
 from nhn_appliance.probes.params import PacParams
 from nhn_appliance.probes.reasons import AnyReason, Reason
 
 MAX_PAC_BYTES = 1 << 20
 MAX_REDIRECTS = 3
+OFF_PLAN = "outside the plan, not contacted (probe --follow-pac contacts it)"
 
 
 class _FetchFailed(Exception):
@@ -41,10 +51,12 @@ async def _get(
     resolve: Resolver,
     events: list[Event],
     t0: float,
+    own: tuple[str, ...] = (),
 ) -> tuple[dict[str, Any], bytes, str]:
     """GET ``url`` as HTTP/1.0 (so never chunked), following a few redirects.
 
-    Returns (evidence, body, local address of the connection)."""
+    Returns (evidence, body, local address of the connection). A redirect goes to the
+    same host, a host in ``own`` (the check's test URLs) or in the plan, else nowhere."""
     first, hops = urlsplit(url).hostname, list[str]()
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
@@ -108,6 +120,11 @@ async def _get(
         if code in (301, 302, 303, 307, 308) and headers.get("location"):
             hops.append(f"{code} {headers['location'][:300]}")
             url = urljoin(url, headers["location"])
+            to = urlsplit(url).hostname or ""
+            if to != first and not ctx.in_plan(to, *(h for h in own if h)):
+                ev["off_plan"] = url[:300]
+                detail = f"redirected to {url[:200]}: {OFF_PLAN}"
+                raise _FetchFailed(Reason.ANSWERED, detail, **ev)
             continue
         if code != 200:
             raise _FetchFailed(Reason.ANSWERED, f"the server answered {lines[0][:100]}", **ev)
@@ -115,6 +132,24 @@ async def _get(
             raise _FetchFailed(Reason.ANSWERED, f"larger than {MAX_PAC_BYTES >> 20} MiB", **ev)
         return ev, body, local
     raise _FetchFailed(Reason.ANSWERED, f"more than {MAX_REDIRECTS} redirects", **ev)
+
+
+def evaluate(
+    source: str,
+    urls: Sequence[str],
+    resolve: Resolver,
+    my_ip: str = "127.0.0.1",
+    deadline: float | None = None,
+) -> dict[str, Any]:
+    """Evaluate a PAC file in the sandbox's child process, blocking, bounded by
+    ``deadline`` (else :data:`pac_engine.BUDGET` seconds); ``resolve`` answers every
+    name the code asks for (the prober's own lookup keeps to the plan)."""
+    seconds = BUDGET if deadline is None else deadline - time.monotonic()
+
+    async def lookup(name: str) -> list[str]:
+        return resolve(name)
+
+    return asyncio.run(evaluate_in_child(source, list(urls), my_ip, seconds, lookup))
 
 
 def _verdict(
@@ -151,9 +186,10 @@ async def run(check: Check[PacParams], ctx: ProbeContext) -> Result:
         detail = f"address {address!r} is not an IP address"
         return Result.of(check, Status.ERROR, Reason.BAD_INPUT, detail)
     resolve, events = resolver_for(ctx), list[Event]()
+    own = tuple(h for h in (urlsplit(u).hostname for u in (url, *urls)) if h)
     try:
         fetch, body, local = await asyncio.wait_for(
-            _get(ctx, url, address, resolve, events, t0), ctx.timeout
+            _get(ctx, url, address, resolve, events, t0, own), ctx.timeout
         )
     except (_FetchFailed, TimeoutError) as exc:
         failed = (
@@ -173,12 +209,28 @@ async def run(check: Check[PacParams], ctx: ProbeContext) -> Result:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         text = body.decode("latin-1")
-    out = await in_thread(ctx, evaluate, text, urls, resolve, local, t0 + ctx.timeout, ctx.cancel)
+
+    async def lookup(name: str) -> list[str]:
+        """A name the PAC code asks for: the plan's only, with the time the check has left."""
+        if not ctx.in_plan(name, *own):
+            raise LookupError("outside the plan, not resolved")
+        left = t0 + ctx.timeout - time.monotonic()
+        if left <= 0.05:
+            raise TimeoutError("no time left")
+        return await asyncio.wait_for(
+            in_thread(ctx, resolver_for(replace(ctx, timeout=left)), name), left
+        )
+
+    left = t0 + ctx.timeout - time.monotonic()
+    out = await evaluate_in_child(text, urls, local, left, lookup)
     for row in out["urls"]:
         events.append(
             Event("evaluate", time.monotonic() - t0, failure=row["error"], detail=row["url"])
         )
     evidence = {"fetch": fetch, "my_ip": local, "urls": out["urls"], "dns": out["dns"]}
+    refused = sorted(n for n, v in out["dns"].items() if "outside the plan" in str(v))
+    if refused:
+        evidence["off_plan_names"] = refused
     if any(e["type"].startswith("SOCKS") for r in out["urls"] for e in r["proxies"]):
         evidence["note"] = "SOCKS entries recorded; NHN's proxy is HTTP only"
     return _verdict(check, out, evidence, events)

@@ -233,19 +233,58 @@ def _sniff_checks(catalogue: Catalogue, site: Site, add: Add) -> None:
         add(Check(f"sniff:{name}", name, name, service.source, expect, params))
 
 
-def followups(results: list[Result], kinds: set[str] | None = None) -> list[Check[Params]]:
+def bounds(
+    catalogue: Catalogue, site: Site, policy: Policy, pins: dict[str, Pin]
+) -> frozenset[str]:
+    """The names and addresses the plan lists (lower case): every target of the whole
+    plan, the catalogue's names and their pins, the site's resolvers, proxy, PAC URL and
+    test URLs. A PAC redirect, a PAC-chosen proxy or a name the PAC code asks for is
+    contacted only when it is one of these (or with ``--follow-pac``)."""
+    hosts = {*_names(catalogue, site), *site.resolvers}
+    hosts.update(a for pin in pins.values() for a in pin.addresses)
+    for check in plan(catalogue, site, policy, pins):
+        p = check.params
+        for key in ("address", "name", "resolver"):
+            if isinstance(value := getattr(p, key, None), str) and value:
+                hosts.add(value)
+        if isinstance(p, ProxyParams):
+            hosts.add(split_hostport(p.proxy)[0])
+        if isinstance(p, PacParams):
+            hosts.update(urlsplit(u).hostname or "" for u in (p.url, *p.test_urls))
+    return frozenset(h.lower().rstrip(".") for h in hosts if h)
+
+
+def followups(
+    results: list[Result],
+    kinds: set[str] | None = None,
+    plan_hosts: frozenset[str] = frozenset(),
+    follow_pac: bool = False,
+) -> list[Check[Params]]:
     """The second stage: a ``proxy`` check for the proxy each answering PAC file chose
-    (unless ``kinds`` leaves proxy checks out), none twice."""
+    (unless ``kinds`` leaves proxy checks out), none twice. A proxy the plan does not
+    list (``plan_hosts``, :func:`bounds`) is not contacted unless ``follow_pac``: its
+    check is a note, "outside the plan, not contacted"."""
     if kinds and "proxy" not in kinds:
         return []
     seen = {r.id for r in results}
     out: list[Check[Params]] = []
     for r in results:
         if r.kind == "pac" and r.status in (Status.OK, Status.WARN):
-            check = check_from_pac(r)
-            if check is not None and check.id not in seen:
-                seen.add(check.id)
-                out.append(check)
+            proxy = check_from_pac(r)
+            if proxy is None or proxy.id in seen:
+                continue
+            seen.add(proxy.id)
+            host = split_hostport(proxy.params.proxy)[0].lower().rstrip(".")
+            check: Check[Params] = proxy
+            if not follow_pac and host not in plan_hosts:
+                why = (
+                    f"the PAC file chose the proxy {proxy.params.proxy}, which the catalogue "
+                    "and the site file do not name: outside the plan, not contacted "
+                    "(probe --follow-pac contacts it)"
+                )
+                note = NoteParams(why)
+                check = Check(proxy.id, proxy.target, r.service, r.source, "not contacted", note)
+            out.append(check)
     return out
 
 

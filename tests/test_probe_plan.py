@@ -268,12 +268,15 @@ def test_pac_answer_leads_to_a_connect_check_at_the_proxy_it_chose() -> None:
         "",
         urls=[{"url": "http://intranet/", "answer": "DIRECT", "proxies": [{"type": "DIRECT"}]}],
     )
-    follow = followups([pac])
+    follow = followups([pac], plan_hosts=frozenset({"203.0.113.80"}))
     assert len(follow) == 1 and follow[0].kind == "proxy"
     assert follow[0].params == ProxyParams("203.0.113.80:8080", "www.helsenorge.test:443")
     assert followups([direct]) == []
     assert followups([pac], kinds={"pac"}) == []  # --only without proxy: no second stage
     assert followups([pac, *follow_results(follow)]) == []  # never the same check twice
+    # a proxy the plan does not list is a note, never contacted (review D4, PR03)
+    (note,) = followups([pac])
+    assert note.kind == "note" and "outside the plan, not contacted" in note.params.why
 
 
 def follow_results(checks: list[Check]) -> list[Result]:
