@@ -31,7 +31,7 @@ from nhn_appliance.policy.site_parts import (
     load_render_options,
 )
 
-TOP_KEYS = {"site", "lan", "uplinks", "host", "dns", "render", "qos", "probe", "opening"}
+TOP_KEYS = {"site", "lan", "uplinks", "host", "dns", "render", "qos", "probe", "opening", "serve"}
 SITE_KEYS = {"name", "title", "outbound", "blocked_action", "services"}
 PROBE_KEYS = {"timeout", "concurrency", "deadline", "ntp_servers", "pac_url", "proxy", "test_urls"}
 UPLINK_ZONES = ("helsenett", "internett")
