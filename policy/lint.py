@@ -7,10 +7,13 @@ rule usually means a catalogue entry can go.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections import defaultdict
 from dataclasses import dataclass
+from itertools import accumulate
 
 from nhn_appliance.policy.model import Policy, Rule
-from nhn_appliance.policy.sets import disjoint
+from nhn_appliance.policy.sets import Element, disjoint
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,10 @@ def lint(policy: Policy) -> list[Finding]:
         for family in (4, 6):
             elements = disjoint(rules, family, expand_any=True)
             owners = {id(e.rule) for e in elements}
+            index = _by_interface(elements)
             for r in rules:
                 if r.family == family and id(r) not in owners:
-                    by = sorted({_label(o) for o in _coverers(r, elements)})
+                    by = sorted({_label(o) for o in _coverers(r, index)})
                     findings.append(
                         Finding(
                             "shadowed",
@@ -65,30 +69,65 @@ def lint(policy: Policy) -> list[Finding]:
     return findings
 
 
-def _coverers(rule: Rule, elements) -> list[Rule]:
-    out = []
-    for e in elements:
-        if e.rule is rule or e.rule.family != rule.family:
+def _coverers(rule: Rule, index: dict[str, tuple[list[int], list[int], list[Element]]]):
+    """The rules of elements on ``rule``'s interfaces whose addresses meet its own
+    (any protocol or port). ``index`` holds, per interface, the elements sorted
+    by first address with the running maximum of their last address, so only
+    the elements that can reach a span are visited."""
+    out: list[Rule] = []
+    for iface in rule.interfaces:
+        if iface not in index:
             continue
-        if e.interface in rule.interfaces and any(
-            e.first <= s.last and s.first <= e.last for s in rule.dst
-        ):
-            out.append(e.rule)
+        firsts, reach, elements = index[iface]
+        for s in rule.dst:
+            j = bisect_right(firsts, s.last) - 1
+            while j >= 0 and reach[j] >= s.first:
+                e = elements[j]
+                if e.last >= s.first and e.rule is not rule:
+                    out.append(e.rule)
+                j -= 1
     return out
 
 
-def _overlaps(rules: list[Rule], family: int):
-    """Pairs of rules (earlier, later) whose packets intersect."""
+def _by_interface(elements: list[Element]) -> dict[str, tuple[list[int], list[int], list[Element]]]:
+    groups: dict[str, list[Element]] = defaultdict(list)
+    for e in elements:
+        groups[e.interface].append(e)
+    index = {}
+    for iface, group in groups.items():
+        group.sort(key=lambda e: e.first)
+        reach = list(accumulate((e.last for e in group), max))
+        index[iface] = ([e.first for e in group], reach, group)
+    return index
+
+
+def _overlaps(rules: list[Rule], family: int) -> list[tuple[Rule, Rule]]:
+    """Pairs of rules (earlier, later) whose packets intersect, in rule order.
+
+    A sweep over the address spans of each interface: only pairs whose
+    addresses meet are compared at all (not every pair of rules)."""
     rs = [r for r in rules if r.family == family]
-    for i, a in enumerate(rs):
-        for b in rs[i + 1 :]:
-            if not set(a.interfaces) & set(b.interfaces):
-                continue
-            if a.proto != b.proto and "any" not in (a.proto, b.proto):
-                continue
-            if not any(x.first <= y.last and y.first <= x.last for x in a.dst for y in b.dst):
-                continue
-            pa = a.ports or ((0, 65535),)
-            pb = b.ports or ((0, 65535),)
-            if any(x[0] <= y[1] and y[0] <= x[1] for x in pa for y in pb):
-                yield a, b
+    spans: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    for n, r in enumerate(rs):
+        for iface in dict.fromkeys(r.interfaces):
+            spans[iface].extend((s.first, s.last, n) for s in r.dst)
+    pairs: set[tuple[int, int]] = set()
+    for items in spans.values():
+        items.sort()
+        active: list[tuple[int, int, int]] = []
+        for first, last, n in items:
+            active = [x for x in active if x[1] >= first]
+            for _, _, m in active:
+                if m != n:
+                    pairs.add((min(m, n), max(m, n)))
+            active.append((first, last, n))
+    out = []
+    for i, j in sorted(pairs):
+        a, b = rs[i], rs[j]
+        if a.proto != b.proto and "any" not in (a.proto, b.proto):
+            continue
+        pa = a.ports or ((0, 65535),)
+        pb = b.ports or ((0, 65535),)
+        if any(x[0] <= y[1] and y[0] <= x[1] for x in pa for y in pb):
+            out.append((a, b))
+    return out

@@ -10,6 +10,7 @@ tells lint which rules are shadowed or overlap.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -83,13 +84,25 @@ def disjoint(rules: Iterable[Rule], family: int, expand_any: bool = False) -> li
     for iface, proto in sorted(planes):
         boxes = planes[(iface, proto)]
         cuts = sorted({b[0] for b in boxes} | {b[1] + 1 for b in boxes})
+        # a sweep over the cuts: the boxes that start at a cut join the active
+        # ones, those that ended before it leave; the active boxes, in rule
+        # order, are exactly those covering the piece (linear, not cuts x boxes)
+        starts: dict[int, list[int]] = defaultdict(list)
+        ends: dict[int, list[int]] = defaultdict(list)
+        for n, b in enumerate(boxes):
+            starts[b[0]].append(n)
+            ends[b[1] + 1].append(n)
+        active: list[int] = []
         run_first = run_last = -1
         run_segs: tuple = ()
         pieces: list[tuple[int, int, tuple]] = []
         for i in range(len(cuts) - 1):
             lo, hi = cuts[i], cuts[i + 1] - 1
-            covering = [b for b in boxes if b[0] <= lo and b[1] >= hi]
-            segs = _port_owners(covering) if covering else ()
+            for n in ends.get(lo, ()):
+                del active[bisect_left(active, n)]
+            for n in starts.get(lo, ()):
+                insort(active, n)
+            segs = _port_owners([boxes[n] for n in active]) if active else ()
             if segs and run_segs == segs and run_last + 1 == lo:
                 run_last = hi
                 continue
