@@ -462,6 +462,12 @@ def render(
 @click.option(
     "--json", "as_json", is_flag=True, help="Stream each result as one JSON line on stdout."
 )
+@click.option(
+    "--follow-pac",
+    is_flag=True,
+    help="Also contact what the PAC file or its server points to outside the plan "
+    "(redirects, proxies, names); without it they are recorded, not contacted.",
+)
 @click.pass_obj
 def probe(
     obj: Ctx,
@@ -470,6 +476,7 @@ def probe(
     only: str | None,
     timeout: float | None,
     as_json: bool,
+    follow_pac: bool,
 ) -> None:
     """Check from the site that what its services need actually works.
 
@@ -487,7 +494,7 @@ def probe(
     """
     from nhn_appliance.probe_cli import run_probe
 
-    sys.exit(run_probe(obj.inputs(), output, services, only, timeout, as_json))
+    sys.exit(run_probe(obj.inputs(), output, services, only, timeout, as_json, follow_pac))
 
 
 # -- report -----------------------------------------------------------------------

@@ -28,7 +28,7 @@ from nhn_appliance.probes import document
 from nhn_appliance.probes.context import ProbeContext
 from nhn_appliance.probes.kinds import KINDS
 from nhn_appliance.probes.model import Result, Status, worst
-from nhn_appliance.probes.plan import followups, plan
+from nhn_appliance.probes.plan import bounds, followups, plan
 from nhn_appliance.probes.runner import run_all
 
 MARK = {
@@ -72,6 +72,7 @@ def run_probe(
     only: str | None,
     timeout: float | None,
     as_json: bool,
+    follow_pac: bool = False,
 ) -> int:
     site = inputs.site
     kinds = _kinds(only)
@@ -88,8 +89,13 @@ def run_probe(
     if not checks:
         raise UsageError(_nothing_to_run(inputs, services, only))
     settings = site.probe
+    hosts = bounds(inputs.catalogue, site, inputs.policy(), inputs.pins)  # all it may contact
     ctx = ProbeContext(
-        timeout=timeout or settings.timeout, resolvers=site.resolvers, dns_port=site.dns_port
+        timeout=timeout or settings.timeout,
+        resolvers=site.resolvers,
+        dns_port=site.dns_port,
+        plan_hosts=hosts,
+        follow_pac=follow_pac,
     )
     progress = Progress(len(checks))  # the follow-up stage adds a few
 
@@ -120,7 +126,7 @@ def run_probe(
             settings.concurrency,
             settings.deadline,
             on_result,
-            followups=partial(followups, kinds=kinds),
+            followups=partial(followups, kinds=kinds, plan_hosts=hosts, follow_pac=follow_pac),
         )
 
     results = asyncio.run(main())
