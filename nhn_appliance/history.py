@@ -89,7 +89,10 @@ class History:
         self._ino = 0
         self.replaced = 0  #: how many times a lost or broken file was replaced
         with self._lock:
-            self._open()
+            try:
+                self._open()
+            except sqlite3.DatabaseError as exc:  # a broken file must not stop serve
+                self._fresh(f"is unreadable ({exc})")
 
     # -- the file ------------------------------------------------------------------
     def _open(self) -> None:
