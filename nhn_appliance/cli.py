@@ -29,6 +29,7 @@ Examples:
   nhn-appliance rules show join
 
 Exit codes: 0 success, 1 a finding, 2 bad input or usage.
+70 an internal error (a bug; --debug shows the traceback), 130 interrupted.
 """
 
 
@@ -37,9 +38,25 @@ class Ctx:
         self.site_arg, self.rules_arg, self.pins_arg = site, rules, pins
         self._inputs: Inputs | None = None
 
+    def _not_empty(self) -> None:
+        """An empty --site or --rules is an unset variable, never "the packaged default"."""
+        from nhn_appliance.errors import UsageError
+
+        for option, value, var in (
+            ("--site", self.site_arg, "NHN_APPLIANCE_SITE"),
+            ("--rules", self.rules_arg, "NHN_APPLIANCE_RULES"),
+            ("--pins", self.pins_arg, ""),
+        ):
+            if value is not None and not value.strip():
+                also = f" (or ${var})" if var else ""
+                raise UsageError(
+                    f"{option}{also} is empty: give a path, or leave it out for the default"
+                )
+
     def inputs(self, writes_pins: bool = False) -> Inputs:
         from nhn_appliance.inputs import load_inputs
 
+        self._not_empty()
         if self._inputs is None:
             self._inputs = load_inputs(
                 self.site_arg, self.rules_arg, self.pins_arg, pins_must_exist=not writes_pins
@@ -49,12 +66,15 @@ class Ctx:
     def catalogue(self):
         from nhn_appliance.inputs import load_catalogue_only
 
+        self._not_empty()
         return load_catalogue_only(self.rules_arg)
 
 
 def _warn(lines) -> None:
+    from nhn_appliance.terminal import echo, one_line
+
     for line in lines:
-        click.echo(f"warning: {line}", err=True)
+        echo(f"warning: {one_line(line)}", err=True)
 
 
 @click.group(epilog=EPILOG_MAIN, context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,9 +95,14 @@ def _warn(lines) -> None:
     metavar="FILE",
     help="Pinned-names state file. Default: SITE.pins.json beside the site file.",
 )
+@click.option(
+    "--debug", is_flag=True, help="On an internal error (exit 70), print the traceback too."
+)
 @click.version_option(__version__, prog_name="nhn-appliance")
 @click.pass_context
-def cli(ctx: click.Context, site: str | None, rules: str | None, pins: str | None) -> None:
+def cli(
+    ctx: click.Context, site: str | None, rules: str | None, pins: str | None, debug: bool
+) -> None:
     """Firewall policy and diagnostics for Norsk Helsenett customer sites.
 
     Holds NHN's published openings as data (rules/), compiles them for one
@@ -824,25 +849,6 @@ def restore(state_dir: str) -> None:
     sys.exit(run.restore(_state(state_dir), click.echo))
 
 
-def main() -> None:
-    try:
-        cli.main(prog_name="nhn-appliance", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(2 if exc.exit_code not in (0, 1) else exc.exit_code)
-    except ApplianceError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except SystemExit:
-        raise
-    sys.exit(0)
-
-
-if __name__ == "__main__":
-    main()
 # -- serve ------------------------------------------------------------------------
 @cli.command()
 @click.option(
@@ -895,3 +901,35 @@ def serve(
     sys.exit(run(inputs, config))
 
 
+def main() -> None:
+    import os
+
+    from nhn_appliance import terminal
+
+    terminal.tolerant_streams()
+    argv = sys.argv[1:]
+    as_json, debug = "--json" in argv, "--debug" in argv or bool(os.environ.get("NHN_DEBUG"))
+    try:
+        cli.main(prog_name="nhn-appliance", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        code = 2 if exc.exit_code not in (0, 1) else exc.exit_code
+        if as_json:
+            click.echo(terminal.error_json(exc, code))
+        exc.show()
+        sys.exit(code)
+    except ApplianceError as exc:
+        terminal.show_error(exc, exc.exit_code, as_json)
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    except Exception as exc:  # a bug, not a finding: never exit 1 (see terminal.internal_error)
+        named = terminal.named_inputs(argv, dict(os.environ))
+        sys.exit(terminal.internal_error(exc, named, debug, as_json))
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -23,13 +23,14 @@ import click
 from nhn_appliance.errors import UsageError
 from nhn_appliance.hostinfo import host_info
 from nhn_appliance.inputs import Inputs
-from nhn_appliance.outputs import write_text
+from nhn_appliance.outputs import check_writable, write_text
 from nhn_appliance.probes import document
 from nhn_appliance.probes.context import ProbeContext
 from nhn_appliance.probes.kinds import KINDS
 from nhn_appliance.probes.model import Result, Status, worst
 from nhn_appliance.probes.plan import bounds, followups, plan
 from nhn_appliance.probes.runner import run_all
+from nhn_appliance.terminal import echo, one_line
 
 MARK = {
     Status.OK: "ok",
@@ -55,7 +56,8 @@ class Progress:
             bad = self.counts[Status.FAIL] + self.counts[Status.ERROR]
             self.stream.write(
                 f"\r  {self.done}/{max(self.total, self.done)} checks, {bad} failing, "
-                f"last: {result.kind} {result.target} {MARK[result.status]}   \x1b[K"
+                f"last: {one_line(result.kind)} {one_line(result.target)} "
+                f"{MARK[result.status]}   \x1b[K"
             )
             self.stream.flush()
 
@@ -88,6 +90,9 @@ def run_probe(
     )
     if not checks:
         raise UsageError(_nothing_to_run(inputs, services, only))
+    stamp_now = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    path = Path(output) if output else Path(f"nhn-probe-{site.name}-{stamp_now}.json")
+    check_writable(path)  # before the first packet: a typo in -o must not cost the run
     settings = site.probe
     hosts = bounds(inputs.catalogue, site, inputs.policy(), inputs.pins)  # all it may contact
     ctx = ProbeContext(
@@ -133,11 +138,9 @@ def run_probe(
     progress.close()
     ended = time.time()
     doc = document.build(site.name, site.file, started, ended, results, host_info(), interrupted)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
-    path = Path(output) if output else Path(f"nhn-probe-{site.name}-{stamp}.json")
     write_text(path, document.dumps(doc))
     if not as_json:
-        click.echo(summary(results))
+        echo(summary(results))
     click.echo(
         f"{'interrupted: ' if interrupted else ''}wrote {path} ({len(results)} results, "
         f"{ended - started:.1f} s)",
@@ -189,5 +192,6 @@ def summary(results: list[Result]) -> str:
     if bad:
         lines.append("")
         for r in bad:
-            lines.append(f"{MARK[r.status]:<5} {r.kind:<5} {r.target}: {r.reason}: {r.detail}")
+            what = f"{r.kind:<5} {r.target}: {r.reason}: {r.detail}"
+            lines.append(f"{MARK[r.status]:<5} {one_line(what)}")
     return "\n".join(lines)

@@ -86,7 +86,7 @@ def parse_dscp(value: object) -> int:
 
 
 def hostname(value: object) -> str:
-    if not isinstance(value, str) or not HOSTNAME_RE.match(value):
+    if not isinstance(value, str) or not HOSTNAME_RE.fullmatch(value):
         raise ValueError(f"{value!r} is not a DNS name (lower-case, such as proxy.example.no)")
     return value
 

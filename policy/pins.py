@@ -34,10 +34,16 @@ def read_pins(path: Path) -> dict[str, Pin]:
         return {}
     except OSError as exc:
         raise StateError(display, "", f"cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise StateError(
+            display, "", "is not UTF-8 text; run 'nhn-appliance resolve' again"
+        ) from None
     try:
         doc = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise StateError(display, f"line {exc.lineno}", f"not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise StateError(display, "", "not valid JSON: nested too deeply") from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise StateError(
             display, "schema", f"expected {SCHEMA!r}; run 'nhn-appliance resolve' again"
@@ -52,10 +58,13 @@ def read_pins(path: Path) -> dict[str, Pin]:
             addresses = tuple(entry["addresses"])
             for a in addresses:
                 parse_ip(a)
+            ttl = entry["ttl"]
+            if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 0:
+                raise ValueError(f"ttl {ttl!r} is not a whole number of seconds, 0 or more")
             pins[name] = Pin(
                 name=name,
                 addresses=addresses,
-                ttl=int(entry["ttl"]),
+                ttl=ttl,
                 resolved_at=str(entry["resolved_at"]),
                 resolver=str(entry.get("resolver", "")),
             )

@@ -19,13 +19,18 @@ T = TypeVar("T")
 
 #: names and ids that reach configs: lower-case letters, digits and dashes only,
 #: so that no name can carry syntax into a rendered file.
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,47}$")
+NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,47}")  # always matched whole (fullmatch)
 NAME_FORM = "lower-case letters, digits and '-', starting with a letter, at most 48 characters"
-IFACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
+IFACE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")  # fullmatch: "$" passes a final "\n"
 IFACE_FORM = "1-15 characters: letters, digits, '_', '.', '-'"
 #: free text (titles, notes, sources) may be anything printable on one line;
-#: renderers escape it again before it reaches a config.
-TEXT_BAD = re.compile(r"[\x00-\x1f\x7f]")
+#: renderers escape it again before it reaches a config. C0 and C1 controls
+#: (U+009B starts a terminal escape), NEL, the line and paragraph separators,
+#: the bidi controls (U+202E turns what is shown around) and lone surrogates
+#: are not printable text.
+TEXT_BAD = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def read_toml(path: Path, display: str, error: type[InputError]) -> dict[str, Any]:
@@ -40,6 +45,8 @@ def read_toml(path: Path, display: str, error: type[InputError]) -> dict[str, An
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise error(display, "", "is not UTF-8 text") from None
+    except RecursionError:
+        raise error(display, "", "not valid TOML: nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         text = str(exc)
         match = re.search(r"\(at line (\d+), column (\d+)\)", text)
@@ -134,7 +141,7 @@ class Node:
 
     def name(self, default: str | None = None) -> str:
         value = self.text(default)
-        if not NAME_RE.match(value):
+        if not NAME_RE.fullmatch(value):
             raise self.fail(f"{value!r} is not a valid name", NAME_FORM)
         return value
 

@@ -55,7 +55,7 @@ def find_site(explicit: str | None) -> tuple[Path, str]:
 
 def _iface(node: Node) -> str:
     value = node.text()
-    if not IFACE_RE.match(value):
+    if not IFACE_RE.fullmatch(value):
         raise node.fail(f"{value!r} is not a valid interface name", IFACE_FORM)
     return value
 

@@ -65,7 +65,7 @@ def interface_map(
     names: dict[str, str] = {}
     for key, value in options.items():
         given = [v.strip() for v in value.split(",")] if key == "lan" else [value.strip()]
-        if not all(valid.match(v) for v in given):
+        if not all(valid.fullmatch(v) for v in given):
             raise UsageError(
                 f"{key} = {value!r} is not an interface name of {target} (e.g. {example})"
             )

@@ -54,7 +54,7 @@ def _load_rules(file: str) -> dict[str, Any]:
     root.table({"services", "rule"}, required=("rule",))
     services: dict[str, dict[str, str]] = {}
     for name, node in root.get("services", {}).table().items():
-        if not NAME_RE.match(name):
+        if not NAME_RE.fullmatch(name):
             raise node.fail(f"{name!r} is not a valid service name", NAME_FORM)
         node.table(set(LANGS), required=LANGS)
         services[name] = {lang: _words(node.get(lang)) for lang in LANGS}
@@ -73,7 +73,7 @@ def _load_rules(file: str) -> dict[str, Any]:
         if not require:
             raise node.get("require").fail("needs at least one selector")
         subject = node.get("subject").text("target")
-        if not SUBJECT.match(subject):
+        if not SUBJECT.fullmatch(subject):
             raise node.get("subject").fail(f"{subject!r} is not a subject", SUBJECT_FORM)
         rule: dict[str, Any] = {
             "id": rid,

@@ -45,10 +45,14 @@ def read_results(path: str | Path) -> dict[str, Any]:
         raise ReportInputError(
             file, "", f"cannot read the result document: {exc.strerror or exc}"
         ) from None
+    except UnicodeDecodeError:
+        raise ReportInputError(file, "", "not a result document: not UTF-8 text") from None
     try:
         doc = json.loads(text)
     except ValueError as exc:
         raise ReportInputError(file, "", f"not JSON: {exc}") from None
+    except RecursionError:
+        raise ReportInputError(file, "", "not JSON this reads: nested too deeply") from None
     return validate_results(doc, file)
 
 
@@ -102,7 +106,26 @@ def validate_results(doc: Any, file: str = "<document>") -> dict[str, Any]:
             raise ReportInputError(
                 file, f"results[{i}].status", repr(r["status"]), ", ".join(STATUSES)
             )
+        for key in ("evidence", "params"):  # the diagnosis reads into these
+            if r.get(key) is not None and not isinstance(r[key], dict):
+                raise ReportInputError(file, f"results[{i}].{key}", "not an object")
+        if r.get("events") is not None and not isinstance(r["events"], list):
+            raise ReportInputError(file, f"results[{i}].events", "not a list")
+    _check_host(doc.get("host"), file)
     return doc
+
+
+def _check_host(host: Any, file: str) -> None:
+    """The host facts the formats list: an object whose lists are lists of text."""
+    if host is None:
+        return
+    if not isinstance(host, dict):
+        raise ReportInputError(file, "host", "not an object")
+    for key, value in host.items():
+        if isinstance(value, list | dict) and not all(isinstance(v, str) for v in value):
+            raise ReportInputError(file, f"host.{key}", "not a list of text")
+        if key in ("addresses", "gateways", "resolvers") and not isinstance(value, list):
+            raise ReportInputError(file, f"host.{key}", "not a list")
 
 
 # -- building ------------------------------------------------------------------------
@@ -118,7 +141,10 @@ def _counts(results: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _num(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+    """A duration for the report: a finite number of 0 or more (JSON has no Infinity)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value) if 0 <= value < float("inf") else 0.0
 
 
 def completeness(results: list[dict[str, Any]], interrupted: bool) -> dict[str, Any]:

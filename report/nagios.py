@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from nhn_appliance.probes.model import Status, worst
+from nhn_appliance.render.escape import visible
 from nhn_appliance.report import present
+from nhn_appliance.report.text import shown
 
 #: the plugin states and their exit codes (Nagios plugin guidelines)
 CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
@@ -48,8 +50,9 @@ def _perf(label: str, value: Any, unit: str = "") -> str:
 
 
 def _line(text: str) -> str:
-    """One line, and no '|' before the perfdata (a '|' would start it)."""
-    return " ".join(text.split()).replace("|", "/")
+    """One line, and no '|' before the perfdata (a '|' would start it); line breaks
+    become spaces and every other control character a visible escape (``\x1b``)."""
+    return visible(" ".join(text.split()).replace("|", "/"))
 
 
 def unreadable(message: str, labels: dict[str, str]) -> str:
@@ -58,6 +61,7 @@ def unreadable(message: str, labels: dict[str, str]) -> str:
 
 
 def render(report: dict[str, Any]) -> str:
+    report = shown(report)
     labels = report["labels"]
     site = report["site"]["name"] or "-"
     summary = report["summary"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from nhn_appliance.render.escape import visible
 from nhn_appliance.report import present
 
 WIDTH = 78
@@ -31,7 +32,21 @@ def counts(labels: dict[str, str], found: dict[str, int]) -> str:
     return ", ".join(f"{n} {labels['status_' + s].lower()}" for s, n in found.items() if n)
 
 
+def shown(value: Any) -> Any:
+    """The report with every text escaped: a control character or escape sequence
+    from the document (or from a probed server) is printed as ``\x1b``, never acted
+    on by a terminal, and a line break in a value never starts a line of its own."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {k: shown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shown(v) for v in value]
+    return value
+
+
 def render(report: dict[str, Any]) -> str:
+    report = shown(report)
     lb = report["labels"]
     site, sw = report["site"], report["software"]
     host = report.get("host") or {}
