@@ -42,11 +42,15 @@ class Ctx:
         """An empty --site or --rules is an unset variable, never "the packaged default"."""
         from nhn_appliance.errors import UsageError
 
+        import os
+
         for option, value, var in (
             ("--site", self.site_arg, "NHN_APPLIANCE_SITE"),
             ("--rules", self.rules_arg, "NHN_APPLIANCE_RULES"),
             ("--pins", self.pins_arg, ""),
         ):
+            if value is None and var:  # click reads a variable set to "" as not set
+                value = os.environ.get(var)
             if value is not None and not value.strip():
                 also = f" (or ${var})" if var else ""
                 raise UsageError(
@@ -241,7 +245,10 @@ def resolve(obj: Ctx, resolvers: tuple[str, ...], port: int | None, timeout: flo
     inputs = obj.inputs(writes_pins=True)
     names = names_for(inputs.catalogue, inputs.site)
     servers = list(resolvers) or list(inputs.site.resolvers)
-    outcome = resolve_names(names, servers, port or inputs.site.dns_port, timeout)
+    outcome = resolve_names(
+        names, servers, port or inputs.site.dns_port, timeout, lan=inputs.site.lan_prefixes
+    )
+    _warn(outcome.refused)
     pins = {**inputs.pins, **outcome.pins}
     write_pins(inputs.pins_path, inputs.site.name, pins)
     for name, pin in outcome.pins.items():

@@ -32,7 +32,7 @@ from nhn_appliance.policy.model import (
     Span,
     Zone,
 )
-from nhn_appliance.policy.pins import pin_age_days
+from nhn_appliance.policy.pins import pin_age_days, refusal
 from nhn_appliance.policy.site_parts import SITE_SERVICE
 
 
@@ -78,7 +78,19 @@ def compile_policy(
                     f"more than {site.pin_max_age_days} days ago; "
                     f"run 'nhn-appliance resolve' to refresh it"
                 )
-            dst.extend(parse_ip(a) for a in pin.addresses)
+            usable = []
+            for a in pin.addresses:
+                if why := refusal(a, site.lan_prefixes):
+                    # a spoofed or hand-edited pin never becomes an opening
+                    warn(f"{name} is pinned to {a} ({why}): refused, no rule uses it")
+                else:
+                    usable.append(a)
+            if pin.addresses and not usable:
+                if name not in unpinned:
+                    unpinned.append(name)
+                omitted.append(f"{label}: {name} has no usable pinned address")
+                continue
+            dst.extend(parse_ip(a) for a in usable)
         if ep.site_addresses == "resolvers":
             dst.extend(parse_ip(a) for a in site.resolvers)
             if not site.resolvers:

@@ -7,13 +7,15 @@ written atomically and read by other tools.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from nhn_appliance.errors import StateError
 from nhn_appliance.policy.addresses import parse_ip
-from nhn_appliance.policy.model import Pin
+from nhn_appliance.policy.model import Pin, Span
 
 SCHEMA = "nhn-appliance/pins/1"
 
@@ -73,6 +75,31 @@ def read_pins(path: Path) -> dict[str, Pin]:
                 display, key, f"malformed pin ({exc}); run 'nhn-appliance resolve' again"
             ) from None
     return pins
+
+
+def refusal(address: str, lan: Iterable[Span] = ()) -> str:
+    """Why ``address`` may not be a pin ('' when it may): no NHN name points at
+    this host, the whole network, a group, a link or the site's own LAN, and an
+    answer that does is spoofed or misconfigured. Such a pin would put an
+    attacker's choice into the firewall's accept rules (review D3)."""
+    ip = ipaddress.ip_address(str(address).strip())  # as read_pins parses it
+    classes = (
+        (ip.is_unspecified or (ip.version == 4 and int(ip) >> 24 == 0), "unspecified"),
+        (ip.is_loopback, "loopback"),
+        (ip.is_multicast, "multicast"),
+        (ip.is_link_local, "link-local"),
+        (ip.version == 4 and ip.is_reserved, "reserved or broadcast"),
+        # IPv4-mapped and the other IPv6 reserved blocks (::/8 ...) are no
+        # unicast destination either
+        (ip.version == 6 and ip.is_reserved, "reserved"),
+    )
+    for hit, what in classes:
+        if hit:
+            return what
+    value = int(ip)
+    if any(s.family == ip.version and s.first <= value <= s.last for s in lan):
+        return "inside the site's LAN prefixes"
+    return ""
 
 
 def dumps_pins(site: str, pins: dict[str, Pin], written_at: str) -> str:

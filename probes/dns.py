@@ -19,26 +19,65 @@ from nhn_appliance.probes.params import DnsParams
 from nhn_appliance.probes.reasons import AnyReason, Reason, UnknownReason
 
 
+class UnmatchedReply(TimeoutError):
+    """Replies came, but none answered the query (another transaction ID or
+    question): spoofed or misdirected, never used. A time-out in kind (no
+    answer came), told apart so the prober and ``resolve`` can say so."""
+
+    def __init__(self, server: str, dropped: int, timeout: float) -> None:
+        super().__init__(
+            f"{dropped} repl{'y' if dropped == 1 else 'ies'} from {server} did not answer "
+            f"the query (another transaction ID or question) and were dropped; "
+            f"no answer within {timeout:g} s"
+        )
+        self.dropped = dropped
+
+
 def exchange(query: Any, server: str, port: int, timeout: float) -> Any:
     """One query over a *connected* UDP socket, so that an ICMP error (no DNS
     server there, a firewall's reject) is reported at once instead of as a
-    time-out; TCP when the answer is truncated."""
+    time-out, and the kernel drops datagrams from any other address or port;
+    TCP when the answer is truncated.
+
+    A reply counts only when it answers the query (``Message.is_response``:
+    the QR flag, the transaction ID and the question section, RFC 5452 4.1):
+    others are dropped and the wait goes on until ``timeout`` (then
+    :class:`UnmatchedReply`), so a forged reply can neither be used nor end
+    the wait before the real one comes. dnspython's ``query.tcp`` makes the
+    same check."""
     import dns.flags
     import dns.message
     import dns.query
 
+    dropped = 0
+    deadline = time.monotonic() + timeout
     with open_socket(server, udp=True, blocking=True) as sock:
-        sock.settimeout(timeout)
         sock.connect((server, port))
         sock.send(query.to_wire())
-        try:
-            data = sock.recv(65535)
-        except OSError as exc:
-            icmp = read_icmp_error(sock)
-            if icmp is not None and not isinstance(exc, TimeoutError):
-                raise OSError(exc.errno, icmp.reason) from exc
-            raise
-        reply = dns.message.from_wire(data)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if dropped:
+                    raise UnmatchedReply(server, dropped, timeout)
+                raise TimeoutError(f"no answer from {server} within {timeout:g} s")
+            sock.settimeout(left)
+            try:
+                data = sock.recv(65535)
+            except OSError as exc:
+                icmp = read_icmp_error(sock)
+                if icmp is not None and not isinstance(exc, TimeoutError):
+                    raise OSError(exc.errno, icmp.reason) from exc
+                if isinstance(exc, TimeoutError) and dropped:
+                    raise UnmatchedReply(server, dropped, timeout) from None
+                raise
+            try:
+                reply = dns.message.from_wire(data)
+            except Exception:  # dnspython's FormError, ShortHeader...: hostile bytes
+                dropped += 1  # not even DNS: as good as a forged reply
+                continue
+            if query.is_response(reply):
+                break
+            dropped += 1
     if reply.flags & dns.flags.TC:
         reply = dns.query.tcp(query, server, timeout=timeout, port=port)
     return reply
@@ -73,11 +112,15 @@ async def run(check: Check[DnsParams], ctx: ProbeContext) -> Result:
         try:
             reply = await in_thread(ctx, exchange, query, server, p.port, per_query)
         except Exception as exc:  # dnspython raises its own Timeout, OSError, FormError...
-            reason = classify(exc)
+            reason = Reason.BAD_REPLY if isinstance(exc, UnmatchedReply) else classify(exc)
             events.append(
                 Event("query", time.monotonic() - start, server, "udp", reason, detail=label)
             )
-            detail = f"{name}: no answer from resolver {server}"
+            detail = (
+                f"{name}: {exc}"
+                if isinstance(exc, UnmatchedReply)
+                else f"{name}: no answer from resolver {server}"
+            )
             return Result.of(
                 check, Status.FAIL, reason, detail, events=events, resolver=server, name=name
             )

@@ -12,6 +12,9 @@ from typing import Any
 
 from nhn_appliance.probes.context import ProbeContext, Resolver
 
+#: CNAMEs followed from the name asked before an answer is given up (a loop ends too)
+MAX_CNAMES = 8
+
 
 def is_ip(text: str) -> bool:
     try:
@@ -22,14 +25,26 @@ def is_ip(text: str) -> bool:
 
 
 def answers(reply: Any, rdtype: Any) -> tuple[list[str], list[int]]:
-    """(addresses, TTLs) of the ``rdtype`` records (A or AAAA) in a dnspython reply."""
-    addresses: list[str] = []
-    ttls: list[int] = []
-    for rrset in reply.answer:
-        if rrset.rdtype == rdtype:
-            ttls.append(rrset.ttl)
-            addresses.extend(r.address for r in rrset)
-    return addresses, ttls
+    """(addresses, TTLs) of the ``rdtype`` records (A or AAAA) in a dnspython reply
+    that belong to the name asked: its own records, or those at the end of its
+    CNAME chain. Records of any other owner are not the answer and are left out
+    (an injected ``other.name. A 127.0.0.1`` never becomes an address)."""
+    import dns.rdatatype
+
+    if not reply.question:
+        return [], []
+    question = reply.question[0]
+    by_owner = {(r.name, r.rdtype): r for r in reply.answer if r.rdclass == question.rdclass}
+    name = question.name
+    for _ in range(MAX_CNAMES + 1):
+        rrset = by_owner.get((name, rdtype))
+        if rrset is not None:
+            return [r.address for r in rrset], [rrset.ttl]
+        cname = by_owner.get((name, dns.rdatatype.CNAME))
+        if cname is None or not len(cname):
+            break
+        name = cname[0].target
+    return [], []
 
 
 def resolver_for(ctx: ProbeContext) -> Resolver:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from nhn_appliance.errors import ResolveError
-from nhn_appliance.policy.model import Catalogue, Pin, Site
-from nhn_appliance.policy.pins import now_iso
+from nhn_appliance.policy.model import Catalogue, Pin, Site, Span
+from nhn_appliance.policy.pins import now_iso, refusal
 
 
 def names_for(catalogue: Catalogue, site: Site) -> list[str]:
@@ -26,18 +26,30 @@ def names_for(catalogue: Catalogue, site: Site) -> list[str]:
 class Outcome:
     pins: dict[str, Pin] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)  #: name -> why
+    #: answers refused as pins (loopback, multicast, the LAN...), each naming name and address
+    refused: list[str] = field(default_factory=list)
 
 
 def resolve_names(
-    names: list[str], resolvers: list[str], port: int = 53, timeout: float = 2.0
+    names: list[str],
+    resolvers: list[str],
+    port: int = 53,
+    timeout: float = 2.0,
+    lan: tuple[Span, ...] = (),
 ) -> Outcome:
-    """Resolve A and AAAA for each name at the first resolver that answers."""
+    """Resolve A and AAAA for each name at the first resolver that answers.
+
+    Only replies that answer the query count (``exchange``), only records of
+    the name asked or its CNAME chain (``answers``), and no address that
+    :func:`~nhn_appliance.policy.pins.refusal` refuses (loopback, unspecified,
+    multicast, link-local, inside ``lan``): those are left out with a line in
+    ``refused``; a name left with none is a failure."""
     import dns.exception
     import dns.message
     import dns.rcode
     import dns.rdatatype
 
-    from nhn_appliance.probes.dns import exchange
+    from nhn_appliance.probes.dns import UnmatchedReply, exchange
     from nhn_appliance.probes.names import answers
 
     if not resolvers:
@@ -71,11 +83,24 @@ def resolve_names(
                     ttls += found_ttls
                 used = server
                 break
+            except UnmatchedReply as exc:
+                # it answers, but not this query: try the next resolver, never pin it
+                addresses, ttls = [], []
+                why = str(exc)
             except (dns.exception.Timeout, OSError) as exc:
                 unreachable.add(server)
                 why = f"no answer from {server} ({type(exc).__name__})"
-        if addresses:
-            out.pins[name] = Pin(name, tuple(sorted(set(addresses))), min(ttls), now_iso(), used)
+        usable, refused = [], []
+        for address in sorted(set(addresses)):
+            if what := refusal(address, lan):
+                refused.append(f"{address} ({what})")
+                out.refused.append(f"{name}: {used} answered {address} ({what}); not pinned")
+            else:
+                usable.append(address)
+        if usable:
+            out.pins[name] = Pin(name, tuple(usable), min(ttls), now_iso(), used)
+        elif refused:
+            out.failures[name] = f"every address {used} answered was refused: {', '.join(refused)}"
         else:
             out.failures[name] = why or f"no A or AAAA record at {used}"
     if names and len(unreachable) == len(resolvers):

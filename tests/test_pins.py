@@ -278,3 +278,83 @@ def test_pins_beside_the_site_are_used_by_the_command_line(tmp_path: Path, run_m
     named = [r for r in doc["rules"] if r["id"] == "alpha/named"]
     assert [r["dst"] for r in named] == [["10.50.0.1"]]
     assert not any("not pinned" in w for w in doc["warnings"])
+
+
+# -- pins no opening may use (issue 11 part 3, review D3: P05, P06, P08, P09) ---------
+@pytest.mark.parametrize(
+    "address, why",
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("0.0.0.0", "unspecified"),
+        ("0.1.2.3", "unspecified"),
+        ("::", "unspecified"),
+        ("224.0.0.251", "multicast"),
+        ("ff02::fb", "multicast"),
+        ("255.255.255.255", "reserved or broadcast"),
+        ("169.254.10.1", "link-local"),
+        ("fe80::1", "link-local"),
+        ("::ffff:127.0.0.1", "reserved"),
+        ("192.168.10.50", "inside the site's LAN prefixes"),
+        ("2001:db8:10::50", "inside the site's LAN prefixes"),
+        ("10.145.130.1", ""),  # Helsenett uses 10/8: private is not refused
+        ("203.0.113.80", ""),
+        ("2001:db8:81::1", ""),
+    ],
+)
+def test_refusal_names_the_class_of_an_address_no_pin_may_hold(address: str, why: str) -> None:
+    from nhn_appliance.policy.addresses import parse_address
+    from nhn_appliance.policy.pins import refusal
+
+    lan = (parse_address("192.168.10.0/24"), parse_address("2001:db8:10::/64"))
+    assert refusal(address, lan) == why
+
+
+def _pins_with(tmp_path: Path, addresses: list[str]) -> Path:
+    from conftest import PINS as DEFAULT_PINS
+
+    doc = json.loads(DEFAULT_PINS.read_text(encoding="utf-8"))
+    doc["names"]["kunde.proxy.nhn.no"]["addresses"] = addresses
+    return write_json(tmp_path / "hostile.pins.json", doc)
+
+
+@pytest.mark.parametrize(
+    "bad, why",
+    [
+        ("127.0.0.1", "loopback"),
+        ("0.0.0.0", "unspecified"),
+        ("224.0.0.251", "multicast"),
+        ("255.255.255.255", "reserved or broadcast"),
+        ("192.168.10.50", "inside the site's LAN prefixes"),  # the provider PC of the default site
+    ],
+)
+def test_render_refuses_such_a_pin_with_a_warning_naming_name_and_address(
+    tmp_path: Path, run_main, bad: str, why: str
+) -> None:
+    pins = _pins_with(tmp_path, [bad, "203.0.113.80"])
+    code, out, err = run_main("--pins", str(pins), "render", "-t", "nftables", "--allow-unpinned")
+    assert code == 0, err
+    assert f"warning: kunde.proxy.nhn.no is pinned to {bad} ({why}): refused" in err
+    rules = [line for line in out.splitlines() if not line.lstrip().startswith("#")]
+    assert any("203.0.113.80 . tcp" in line for line in rules)  # the good address stays
+    assert not any(f" {bad} . " in line or f"{bad} comment" in line for line in rules)
+    code, out, err = run_main("--pins", str(pins), "policy", "show", "--json")
+    dsts = {a for r in json.loads(out)["rules"] for a in r["dst"]}
+    assert "203.0.113.80" in dsts and bad not in dsts
+
+
+def test_a_name_pinned_only_to_refused_addresses_counts_as_not_pinned(
+    tmp_path: Path, run_main
+) -> None:
+    pins = _pins_with(tmp_path, ["127.0.0.1", "0.0.0.0"])
+    code, out, err = run_main("--pins", str(pins), "render", "-t", "nftables")
+    # outbound is blocked on the default site: a missing opening is refused (exit 1)
+    assert code == 1 and out == ""
+    assert "not pinned" in err and "kunde.proxy.nhn.no" in err
+    code, out, err = run_main("--pins", str(pins), "render", "-t", "nftables", "--allow-unpinned")
+    assert code == 0
+    assert "kunde.proxy.nhn.no is pinned to 127.0.0.1 (loopback): refused" in err
+    (unpinned,) = [line for line in err.splitlines() if "not pinned" in line]
+    assert "kunde.proxy.nhn.no" in unpinned
+    rules = [line for line in out.splitlines() if not line.lstrip().startswith("#")]
+    assert not any("127.0.0.1" in line or "0.0.0.0 " in line for line in rules)
