@@ -5,7 +5,8 @@
 ``--quick`` uses fewer runs and rounds. The machine is shared and small (2
 cores): a calibration loop is timed first so that a busy machine shows in the
 output; compare best figures between runs, the medians show the noise. The
-probe benchmark (``bench_probe.py``, root) is not part of it.
+probe benchmark (``bench_probe.py``, root) and the lint-at-scale one
+(``bench_lint.py``, about a minute) are not part of it.
 """
 
 from __future__ import annotations
