@@ -33,6 +33,7 @@ def parse_address(text: str) -> Span:
     if not isinstance(text, str):
         raise ValueError(f"{text!r} is not a string; write {ADDRESS_FORMS}")
     raw = _normalize_dash(text.strip())
+    _no_zone(text, raw)
     if "-" in raw:
         left, _, right = raw.partition("-")
         try:
@@ -70,8 +71,16 @@ def parse_address(text: str) -> Span:
     return Span(addr.version, int(addr), int(addr))
 
 
+def _no_zone(text: object, raw: str) -> None:
+    """An IPv6 zone (``fe80::1%eth0``) means nothing in a firewall rule; Python
+    would drop it silently, so it is refused."""
+    if "%" in raw:
+        raise ValueError(f"{text!r} has an IPv6 zone ('%...'), which a firewall rule cannot use")
+
+
 def parse_ip(text: str) -> Span:
     """Parse a single address (no CIDR, no range), as used for flows and hosts."""
+    _no_zone(text, str(text))
     try:
         addr = ipaddress.ip_address(str(text).strip())
     except ValueError:
@@ -160,6 +169,10 @@ def parse_port(value: object) -> PortRange:
         raw = _normalize_dash(value.strip())
         left, sep, right = raw.partition("-")
         try:
+            if not all(
+                p.strip().isascii() and p.strip().isdigit() for p in (left, right)[: 1 + bool(sep)]
+            ):
+                raise ValueError  # int() would also take "4_43" and Arabic-Indic digits
             lo = int(left)
             hi = int(right) if sep else lo
         except ValueError:

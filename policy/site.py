@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -51,6 +52,15 @@ def find_site(explicit: str | None) -> tuple[Path, str]:
     if local.is_file():
         return local, "appliance.toml"
     return packaged_site(), "appliance.toml (packaged default)"
+
+
+def _proxy(node: Node, default: str) -> str:
+    """``[probe] proxy``: empty (no proxy check) or HOST:PORT, the port a number."""
+    value = node.text(default)
+    m = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})", value)
+    if value and (not m or not 1 <= int(m.group(2)) <= 65535):
+        raise node.fail(f"{value!r} is not a proxy", "HOST:PORT with a port 1-65535, or ''")
+    return value
 
 
 def _iface(node: Node) -> str:
@@ -170,7 +180,7 @@ def load_site(path: Path, display: str, catalogue: Catalogue) -> Site:
         if probe.has("ntp_servers")
         else defaults.ntp_servers,
         pac_url=probe.get("pac_url").text(defaults.pac.value),
-        proxy=probe.get("proxy").text(defaults.proxy.value),
+        proxy=_proxy(probe.get("proxy"), defaults.proxy.value),
         test_urls=tuple(n.text() for n in probe.get("test_urls").list(single_ok=True)),
     )
 
