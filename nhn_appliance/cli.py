@@ -40,9 +40,9 @@ class Ctx:
 
     def _not_empty(self) -> None:
         """An empty --site or --rules is an unset variable, never "the packaged default"."""
-        from nhn_appliance.errors import UsageError
-
         import os
+
+        from nhn_appliance.errors import UsageError
 
         for option, value, var in (
             ("--site", self.site_arg, "NHN_APPLIANCE_SITE"),
