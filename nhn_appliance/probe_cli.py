@@ -9,6 +9,7 @@ writes, and holds the one place that reads this host (:mod:`hostinfo`).
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import signal
 import sys
@@ -29,7 +30,7 @@ from nhn_appliance.probes.context import ProbeContext
 from nhn_appliance.probes.kinds import KINDS
 from nhn_appliance.probes.model import Result, Status, worst
 from nhn_appliance.probes.plan import bounds, followups, plan
-from nhn_appliance.probes.runner import run_all
+from nhn_appliance.probes.runner import preload, run_all
 from nhn_appliance.terminal import echo, one_line
 
 MARK = {
@@ -110,6 +111,7 @@ def run_probe(
             sys.stdout.write(json.dumps(res.as_dict(), ensure_ascii=False) + "\n")
             sys.stdout.flush()
 
+    preload(c.kind for c in checks)  # imports before the clock: see probes/runner.py
     started = time.time()
     interrupted = False
 
@@ -146,6 +148,9 @@ def run_probe(
         f"{ended - started:.1f} s)",
         err=True,
     )
+    # The process ends next: frozen objects are spared the interpreter's last
+    # collections at exit (with scapy loaded, 44 -> 10 ms).
+    gc.freeze()
     if interrupted:
         return 130
     return 1 if any(r.status in (Status.FAIL, Status.ERROR) for r in results) else 0

@@ -2,7 +2,11 @@
 
 A run owns one :class:`CancelToken` and one thread pool, and hands both to
 its probers here; nothing about a run lives in module globals, so two runs
-(or a run and a test) never see each other's state.
+(or a run and a test) never see each other's state. The runner gives each
+check its own copy with a ``deadline``: the check's timeout counted from the
+run's start (or from when it got a slot), so a prober that started late, or
+spent part of its time loading a library, still ends by that deadline with
+its own evidence instead of being cut off by the runner.
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -50,6 +55,21 @@ class ProbeContext:
     #: server points to beyond a check's own targets is contacted only when it is one of these
     plan_hosts: frozenset[str] = frozenset()
     follow_pac: bool = False  #: --follow-pac: contact what the PAC side points to anyway
+    #: ``time.monotonic()`` by which this check must end (the runner sets it per check);
+    #: None: ``timeout`` from whenever the prober asks (:meth:`left`)
+    deadline: float | None = None
+
+    def left(self) -> float:
+        """Seconds this check has left: what a prober waits at most from now."""
+        if self.deadline is None:
+            return self.timeout
+        return max(0.0, self.deadline - time.monotonic())
+
+    def remaining(self) -> ProbeContext:
+        """This context with ``timeout`` cut to :meth:`left`, for helpers that take their
+        limit from ``timeout`` (:func:`names.resolver_for`: a name looked up late in a
+        check gets only what the check has left)."""
+        return replace(self, timeout=self.left())
 
     def in_plan(self, host: str, *own: str) -> bool:
         """Whether ``host`` may be contacted: the plan lists it, the check names it

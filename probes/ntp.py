@@ -7,6 +7,7 @@ warns, above ``fail_s`` it fails, with that reason in words.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from nhn_appliance.probes.context import ProbeContext, in_thread
@@ -26,13 +27,16 @@ def _query(server: str, port: int, timeout: float) -> Any:
 async def run(check: Check[NtpParams], ctx: ProbeContext) -> Result:
     p = check.params
     try:  # a name is looked up through the site's resolvers, within the check's time
-        server = await in_thread(ctx, first_address, p.address, ctx)
+        # dnspython's lifetime is not exact (it sleeps between tries): wait_for holds it
+        lookup = in_thread(ctx, first_address, p.address, ctx.remaining())
+        server = await asyncio.wait_for(lookup, ctx.left())
     except Exception as exc:
         reason = classify(exc)
         detail = f"NTP server {check.target}: its name did not resolve ({reason})"
         return Result.of(check, Status.FAIL, reason, detail, server=p.address)
     try:
-        stats = await in_thread(ctx, _query, server, p.port, ctx.timeout)
+        left = max(ctx.left(), 0.01)  # what the name left; a socket time-out of 0 never waits
+        stats = await in_thread(ctx, _query, server, p.port, left)
     except Exception as exc:  # ntplib raises NTPException for silence, OSError for ICMP errors
         reason = classify(exc)
         detail = f"NTP server {check.target} did not answer ({reason})"

@@ -185,11 +185,12 @@ async def run(check: Check[PacParams], ctx: ProbeContext) -> Result:
     if address and not is_ip(address):
         detail = f"address {address!r} is not an IP address"
         return Result.of(check, Status.ERROR, Reason.BAD_INPUT, detail)
-    resolve, events = resolver_for(ctx), list[Event]()
+    # names within what the check has left, not a fresh timeout of their own
+    resolve, events = resolver_for(ctx.remaining()), list[Event]()
     own = tuple(h for h in (urlsplit(u).hostname for u in (url, *urls)) if h)
     try:
         fetch, body, local = await asyncio.wait_for(
-            _get(ctx, url, address, resolve, events, t0, own), ctx.timeout
+            _get(ctx, url, address, resolve, events, t0, own), ctx.left()
         )
     except (_FetchFailed, TimeoutError) as exc:
         failed = (
@@ -214,14 +215,14 @@ async def run(check: Check[PacParams], ctx: ProbeContext) -> Result:
         """A name the PAC code asks for: the plan's only, with the time the check has left."""
         if not ctx.in_plan(name, *own):
             raise LookupError("outside the plan, not resolved")
-        left = t0 + ctx.timeout - time.monotonic()
+        left = ctx.left()
         if left <= 0.05:
             raise TimeoutError("no time left")
         return await asyncio.wait_for(
             in_thread(ctx, resolver_for(replace(ctx, timeout=left)), name), left
         )
 
-    left = t0 + ctx.timeout - time.monotonic()
+    left = ctx.left()
     out = await evaluate_in_child(text, urls, local, left, lookup)
     for row in out["urls"]:
         events.append(

@@ -168,7 +168,7 @@ async def run(check: Check[PathParams], ctx: ProbeContext) -> Result:
         detail = f"max_hops {max_hops} is not 1..30"
         return Result.of(check, Status.ERROR, Reason.BAD_INPUT, detail)
     ev, events = await in_thread(
-        ctx, trace, address, max_hops, p.port or None, ctx.timeout - 0.05, ctx.cancel
+        ctx, trace, address, max_hops, p.port or None, ctx.left() - 0.05, ctx.cancel
     )
     via = f"via {ev['iface']} from {ev['source']}, first hop {ev['first_hop']}"
     forwarded = any(h.get("kind") == "time-exceeded" for h in ev["hops"])

@@ -141,7 +141,8 @@ async def run(check: Check[ProxyParams], ctx: ProbeContext) -> Result:
         )
     if not address:
         try:
-            found = await asyncio.wait_for(in_thread(ctx, resolver_for(ctx), host), ctx.timeout)
+            lookup = resolver_for(ctx.remaining())  # within the check's deadline
+            found = await asyncio.wait_for(in_thread(ctx, lookup, host), ctx.left())
         except Exception as exc:  # noqa: BLE001 - DNS failures are results
             return result(Status.FAIL, classify(exc), f"cannot resolve the proxy {host}")
         if not found:
@@ -156,7 +157,7 @@ async def run(check: Check[ProxyParams], ctx: ProbeContext) -> Result:
     phase = ["connect"]
     try:
         status_line, headers = await asyncio.wait_for(
-            _exchange(address, port, request, events, t0, phase), ctx.timeout
+            _exchange(address, port, request, events, t0, phase), ctx.left()
         )
     except (OSError, TimeoutError) as exc:
         why = classify(exc)

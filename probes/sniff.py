@@ -159,7 +159,7 @@ async def run(check: Check[SniffParams], ctx: ProbeContext) -> Result:
             _norm(a)
     except ValueError as exc:
         return Result.of(check, Status.ERROR, Reason.BAD_INPUT, str(exc))
-    budget = ctx.timeout - 0.15  # room to stop and join
+    budget = ctx.left() - 0.15  # room to stop and join
     ev = await in_thread(ctx, capture, good, bad, p.seconds, budget, p.iface, ctx.cancel)
     fix = f"{p.good_label} {', '.join(good)}"
     if ev["bad_talkers"]:

@@ -66,7 +66,7 @@ async def run(check: Check[SynParams], ctx: ProbeContext) -> Result:
     if (skipped := needs_root(check)) is not None:
         return skipped
     p = check.params
-    reason, evidence, events = await in_thread(ctx, syn, p.address, p.port, ctx.timeout - 0.05)
+    reason, evidence, events = await in_thread(ctx, syn, p.address, p.port, ctx.left() - 0.05)
     if reason == Reason.OPEN:
         detail = f"syn {check.target}: SYN-ACK (open)"
         return Result.of(check, Status.OK, reason, detail, events=events, **evidence)

@@ -75,7 +75,7 @@ def connect(
 async def run(check: Check[TcpParams], ctx: ProbeContext) -> Result:
     p = check.params
     reason, evidence, events = await in_thread(
-        ctx, connect, p.address, p.port, ctx.timeout, ctx.cancel
+        ctx, connect, p.address, p.port, ctx.left(), ctx.cancel
     )
     if reason == Reason.OPEN:
         detail = f"tcp {check.target} accepts connections"

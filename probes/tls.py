@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from nhn_appliance.probes.context import ProbeContext
+from nhn_appliance.probes.context import ProbeContext, in_thread
 from nhn_appliance.probes.failures import classify
 from nhn_appliance.probes.model import Check, Event, Result, Status
 from nhn_appliance.probes.netio import open_socket, read_icmp_error
@@ -166,6 +166,10 @@ async def _handshake(
         await asyncio.sleep(0)
 
 
+def _context(cafile: str | None) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=cafile)
+
+
 async def run(check: Check[TlsParams], ctx: ProbeContext) -> Result:
     """One TLS check; network failures become results, never exceptions."""
     p = check.params
@@ -175,13 +179,14 @@ async def run(check: Check[TlsParams], ctx: ProbeContext) -> Result:
         if not 0 < port < 65536:
             raise ValueError(f"port {port} out of range")
         sni = p.sni or None
-        context = ssl.create_default_context(cafile=p.cafile or None)
+        # reading the trust store takes tens of ms: in a worker, not on the event loop
+        context = await in_thread(ctx, _context, p.cafile or None)
     except (ValueError, OSError) as exc:
         return Result.of(check, Status.ERROR, Reason.BAD_INPUT, f"bad tls params: {exc}")
     if sni is None:
         context.check_hostname = False  # nothing to match against; the chain is still verified
     events: list[Event] = []
-    result = await _check(check, ip, port, sni, context, ctx.timeout, events)
+    result = await _check(check, ip, port, sni, context, ctx.left(), events)
     result.events = events
     return result
 

@@ -181,7 +181,9 @@ def _failure(
     return Result.of(check, Status.FAIL, reason, f"{what}: {reason} ({why})", **ev)
 
 
-async def _stun(check: Check[Params], ip: str, port: int, timeout: float, trace: _Trace) -> Result:
+async def _stun(
+    check: Check[Params], ip: str, port: int, timeout: float, trace: _Trace, said: float
+) -> Result:
     tid = secrets.token_bytes(12)
     request = struct.pack("!HHI12s", 0x0001, 0, COOKIE, tid)
     ev: dict[str, Any] = {
@@ -204,7 +206,7 @@ async def _stun(check: Check[Params], ip: str, port: int, timeout: float, trace:
         trace("recv", failure=Reason.NO_ANSWER)
         detail = (
             f"no STUN reply from {ip} udp/{port} to {ev['transmissions']} Binding Requests"
-            f" within {timeout:g} s (filtered, or nothing there)"
+            f" within {said:g} s (filtered, or nothing there)"
         )
         return Result.of(check, Status.FAIL, Reason.NO_ANSWER, detail, **ev)
     ev["bytes_received"] = len(data)
@@ -233,7 +235,7 @@ async def _stun(check: Check[Params], ip: str, port: int, timeout: float, trace:
 
 
 async def _sip(
-    check: Check[Params], p: SipParams, ip: str, timeout: float, trace: _Trace
+    check: Check[Params], p: SipParams, ip: str, timeout: float, trace: _Trace, said: float
 ) -> Result:
     transport, port = p.transport, p.port
     trace.proto, udp = transport, transport == "udp"
@@ -266,7 +268,7 @@ async def _sip(
         sock.close()
     if data is None:
         trace("recv", failure=Reason.NO_ANSWER)
-        detail = f"{what}: no reply to {ev['transmissions']} requests within {timeout:g} s"
+        detail = f"{what}: no reply to {ev['transmissions']} requests within {said:g} s"
         return Result.of(check, Status.FAIL, Reason.NO_ANSWER, detail, **ev)
     ev["bytes_received"] = len(data)
     try:
@@ -293,9 +295,10 @@ async def run(check: Check[StunParams | SipParams], ctx: ProbeContext) -> Result
         detail = f"bad {check.kind} params: {exc}"
         return Result.of(check, Status.ERROR, Reason.BAD_INPUT, detail)
     trace = _Trace(ip, "udp")
+    budget = ctx.left()  # to the check's deadline; the texts name the timeout asked for
     if isinstance(p, SipParams):
-        result = await _sip(check, p, ip, ctx.timeout, trace)
+        result = await _sip(check, p, ip, budget, trace, ctx.timeout)
     else:
-        result = await _stun(check, ip, p.port, ctx.timeout, trace)
+        result = await _stun(check, ip, p.port, budget, trace, ctx.timeout)
     result.events = trace.events
     return result
