@@ -13,8 +13,9 @@ that got a TCP SYN.
 
 Measures, against the issue's floors: the full plan, whole process
 (``ip netns exec SITE python -m nhn_appliance.cli ... probe --timeout T``),
-at most T + 1 s; its peak memory (``ru_maxrss`` from ``os.wait4``; ``ip netns
-exec`` execs the interpreter), under 120 MB; ``probe --help``, whole process,
+at most T + 0.3 s (issue 11 part 9), and its longest check against T; its
+peak memory (``ru_maxrss`` from ``os.wait4``; ``ip netns exec`` execs the
+interpreter), under 120 MB; ``probe --help``, whole process,
 under 0.25 s, importing no scapy module.
 """
 
@@ -40,7 +41,7 @@ import netns  # noqa: E402  tests/netns.py: RouterLab, run_in, popen_in
 
 LAB_RULES = C.REPO / "tests" / "cases" / "lab" / "rules"
 DATA = C.BENCH / "probe"
-TARGET_SLACK, TARGET_RSS_MB, TARGET_HELP = 1.0, 120.0, 0.25
+TARGET_SLACK, TARGET_RSS_MB, TARGET_HELP = 0.3, 120.0, 0.25
 SILENT = """table inet bench {
   set syn4 { type ipv4_addr . inet_service; flags dynamic; size 65535; }
   set syn6 { type ipv6_addr . inet_service; flags dynamic; size 65535; }
@@ -110,6 +111,7 @@ def run_probe(lab: netns.RouterLab, argv: list[str], out: Path, log: Path) -> di
         "statuses": dict(Counter(f"{r['kind']} {r['status']} {r['reason']}" for r in results)),
         # the runner's own limit fired: no result of the check's own within timeout + grace
         "cut": sum(r["detail"].startswith("no result within") for r in results),
+        "longest": max(r["duration_s"] for r in results),  # the prober's own end, per check
         "tcp_targets": sorted({r["id"].split(":", 1)[1] for r in results if r["kind"] == "tcp"}),
     }
 
@@ -149,8 +151,10 @@ def measure(runs: int, timeout: float, help_runs: int) -> dict:
                     res["runs"].append(one)
                 print(
                     f"  {'run ' + str(n) if n else 'warm-up'}: {one['wall']:.3f} s, exit "
-                    f"{one['rc']}, max RSS {one['maxrss_kb'] / 1024:.1f} MiB, {one['cut']} cut "
-                    f"by the runner, SYN for {one['syn'][0]} of {one['syn'][1]} TCP targets",
+                    f"{one['rc']}, max RSS {one['maxrss_kb'] / 1024:.1f} MiB, run "
+                    f"{one['runtime_s']:.3f} s, longest check {one['longest']:.3f} s, "
+                    f"{one['cut']} cut by the runner, SYN for {one['syn'][0]} of "
+                    f"{one['syn'][1]} TCP targets",
                     file=sys.stderr,
                 )
             res["icmp_errors_sent"] = icmp_errors_sent(lab)
@@ -174,6 +178,12 @@ def report(res: dict) -> None:
             C.verdict(w["median"], target, le=True),
         ),
         ("  of which the run itself (runtime_s, last run)", f"{last['runtime_s']:.3f} s", "-", ""),
+        (
+            "  its longest check (duration_s, worst run)",
+            f"{max(r['longest'] for r in res['runs']):.3f} s",
+            f"<= {res['timeout']:g} s + grace",
+            "",
+        ),
         (
             "peak memory (max RSS, worst run)",
             f"{res['maxrss_mb']:.1f} MB ({mib:.1f} MiB)",

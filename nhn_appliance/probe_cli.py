@@ -31,6 +31,7 @@ from nhn_appliance.probes.kinds import KINDS
 from nhn_appliance.probes.model import Result, Status, worst
 from nhn_appliance.probes.plan import bounds, followups, plan
 from nhn_appliance.probes.runner import preload, run_all
+from nhn_appliance.probes.workers import WorkerPool
 from nhn_appliance.terminal import echo, one_line
 
 MARK = {
@@ -112,6 +113,9 @@ def run_probe(
             sys.stdout.flush()
 
     preload(c.kind for c in checks)  # imports before the clock: see probes/runner.py
+    # this host's facts (`ip`, resolv.conf) are read while the checks wait on the network
+    reader = WorkerPool(1)
+    facts = reader.submit(host_info)
     started = time.time()
     interrupted = False
 
@@ -139,7 +143,9 @@ def run_probe(
     results = asyncio.run(main())
     progress.close()
     ended = time.time()
-    doc = document.build(site.name, site.file, started, ended, results, host_info(), interrupted)
+    info = facts.result(timeout=10)  # hostinfo bounds each command it runs to 2 s
+    reader.shutdown(wait=False)
+    doc = document.build(site.name, site.file, started, ended, results, info, interrupted)
     write_text(path, document.dumps(doc))
     if not as_json:
         echo(summary(results))
