@@ -4,10 +4,11 @@
                                 [--history-runs 10000] [--scrapes 200] [--json FILE]
 
 Needs root, iproute2, nft and dnsmasq. The lab is tests/netns.py's probe lab
-(RouterLab with listeners on 203.0.113.20:443 and :8041 and a dnsmasq on the
-hn link, as tests/test_serve_lab.py); the catalogue is tests/cases/probes/rules,
-the site tests/cases/probes/site.toml with the services ``fjern`` and ``navn``:
-documentation addresses and ``.test`` names only, nothing leaves the lab.
+(RouterLab with a dnsmasq on the hn link, as tests/test_serve_lab.py) with
+listeners on 203.0.113.20:443 and :8041 that accept and close; the catalogue
+is tests/cases/probes/rules, the site tests/cases/probes/site.toml with the
+service ``fjern`` (``--services``): documentation addresses and ``.test``
+names only, nothing leaves the lab.
 
 1. Soak: serve (``ip netns exec SITE python -m nhn_appliance.cli ... serve``)
    runs a probe cycle every ``--interval`` seconds until ``--cycles`` runs are
@@ -35,9 +36,11 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -57,6 +60,21 @@ WARMUP = 50  #: runs before the memory baseline (imports, caches, the first trim
 #: the site's services (``--services``): fjern's two TCP checks answer in milliseconds;
 #: navn adds a name look-up, and one of its checks waits out the 1 s check timeout
 SERVICES = ["fjern"]
+
+
+def accept_in(ns: str, addresses: list[tuple[str, int]]) -> None:
+    """TCP listeners in ``ns`` that accept and close every connection (the probe lab's
+    own never accept: after a backlog's worth of runs they would stop answering)."""
+
+    def serve(sock: socket.socket) -> None:
+        while True:
+            conn, _ = sock.accept()
+            conn.close()
+
+    with netns.netns(ns):
+        socks = [socket.create_server(a, backlog=64) for a in addresses]
+    for sock in socks:  # daemon threads: they end with this script, the lab with its namespaces
+        threading.Thread(target=serve, args=(sock,), daemon=True).start()
 
 
 def site_file(lab: netns.RouterLab, work: Path, extra: str) -> Path:
@@ -329,10 +347,8 @@ def main() -> None:
     C.exit_on_sigterm()  # unwind, so that the lab's namespaces are deleted
     work = Path(tempfile.mkdtemp(prefix="nhnbench-serve-"))
     try:
-        with netns.probe_lab(
-            listen=[("203.0.113.20", 443), ("203.0.113.20", 8041)],
-            dns_records=["proxy.nhn.test,203.0.113.80"],
-        ) as lab:
+        with netns.probe_lab(dns_records=["proxy.nhn.test,203.0.113.80"]) as lab:
+            accept_in(lab.ns["hn"], [("203.0.113.20", 443), ("203.0.113.20", 8041)])
             soaked = soak(lab, work, args.cycles, args.interval, args.history_mb)
             doc = soaked.pop("last_doc")
             big = big_history(lab, work, doc, args.history_runs, args.scrapes)
