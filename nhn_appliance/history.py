@@ -46,6 +46,11 @@ MIGRATIONS: tuple[str, ...] = (
 VERSION = len(MIGRATIONS)
 
 
+#: the share of history_max_mb the kept runs may fill: the file on disk also holds
+#: the next run's write-ahead log until the trim after it folds the log back in
+DATA_SHARE = 0.9
+
+
 @dataclass(frozen=True)
 class Run:
     """One run as the history holds it (``doc`` only when asked for)."""
@@ -180,9 +185,10 @@ class History:
     def _trim(self, db: sqlite3.Connection) -> None:
         with db:
             db.execute("DELETE FROM runs WHERE started < ?", (self.clock() - self.max_age_s,))
-        # keep the newest run whatever its size; drop the oldest tenth until under the bound
+        # keep the newest run whatever its size; drop the oldest tenth until the data is
+        # under DATA_SHARE of the bound (the rest is room for the next run's log)
         for _ in range(64):  # bounded: each pass removes a tenth of what is left
-            if self.size(db) <= self.max_bytes:
+            if self.size(db) <= self.max_bytes * DATA_SHARE:
                 break
             count = db.execute("SELECT count(*) FROM runs").fetchone()[0]
             if count <= 1:
@@ -192,8 +198,11 @@ class History:
                     "DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY id LIMIT ?)",
                     (max(1, count // 10),),
                 )
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             db.execute("PRAGMA incremental_vacuum")
+        # the bound is on the file: fold the write-ahead log back in and empty it, and
+        # give free pages back, so data + log + free pages stay within max_bytes
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("PRAGMA incremental_vacuum")
 
     @staticmethod
     def size(db: sqlite3.Connection) -> int:

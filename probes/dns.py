@@ -105,10 +105,13 @@ async def run(check: Check[DnsParams], ctx: ProbeContext) -> Result:
     events: list[Event] = []
     found: list[str] = []
     ttls: list[int] = []
-    per_query = max(0.2, ctx.timeout / 2)
+    # the A query may take half of what the check has left, the AAAA query the rest:
+    # a check that started late still ends by its own deadline
+    first = max(0.2, ctx.left() / 2)
     for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
         query = dns.message.make_query(name, rdtype)
         label = dns.rdatatype.to_text(rdtype)
+        per_query = first if rdtype == dns.rdatatype.A else max(0.2, ctx.left())
         try:
             reply = await in_thread(ctx, exchange, query, server, p.port, per_query)
         except Exception as exc:  # dnspython raises its own Timeout, OSError, FormError...
