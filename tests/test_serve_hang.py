@@ -122,3 +122,40 @@ def test_a_run_that_cannot_finish_is_cut_at_the_deadline(tmp_path: Path) -> None
         assert serve.returncode == 0 and stopped < 2.0, (serve.returncode, stopped)
         log = (tmp_path / "serve.log").read_text()
         assert "run=1 verdict=incomplete" in log and "Traceback" not in log, log
+
+
+def test_sigterm_in_the_middle_of_a_run_ends_serve_with_the_run_kept(tmp_path: Path) -> None:
+    """SIGTERM while a run waits on silent targets (the router has counted its SYNs):
+    serve ends within 2 s with exit 0, and the history holds that run, interrupted,
+    in a database that passes SQLite's integrity check."""
+    if reason := netns.lab_skip_reason("nft"):
+        pytest.skip(reason)
+    with netns.probe_lab(nft_rules={"rtr": SILENT}) as lab:
+        site = site_file(lab, tmp_path, ["fjern"])
+        # a run that would take 10 s: the signal surely lands inside it
+        site.write_text(site.read_text().replace("timeout = 1.0", "timeout = 10.0"))
+        serve = start_serve(
+            lab, tmp_path, site, "--interval", "1h", "--listen", f"127.0.0.1:{PORT + 1}"
+        )
+        try:
+            wait_for("the run's SYNs reach the router", lambda: _dropped(lab) >= 2)
+            began = time.monotonic()
+            serve.send_signal(signal.SIGTERM)
+            serve.wait(timeout=10)
+            stopped = time.monotonic() - began
+        finally:
+            if serve.poll() is None:
+                serve.kill()
+        assert serve.returncode == 0 and stopped < 2.0, (serve.returncode, stopped)
+        db_path = tmp_path / "state" / "serve" / "history.sqlite3"
+        runs = _runs(db_path)
+        assert len(runs) == 1, runs
+        _, _, _, doc = runs[0]
+        assert doc["interrupted"] is True
+        tcp = [r for r in doc["results"] if r["kind"] == "tcp"]
+        assert len(tcp) == 2 and {r["reason"] for r in tcp} == {"cancelled"}, tcp
+        db = sqlite3.connect(db_path)
+        try:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        finally:
+            db.close()
