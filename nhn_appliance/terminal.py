@@ -12,6 +12,7 @@ command itself puts between lines are kept.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 
 import click
 
@@ -96,3 +97,9 @@ def named_inputs(argv: list[str], environ: dict[str, str]) -> list[str]:
         if environ.get(var) and environ[var] not in found:
             found.append(environ[var])
     return [one_line(f) for f in found][:6]
+
+
+def warn(lines: Iterable[str]) -> None:
+    """Warnings on stderr, one line each, escaped."""
+    for line in lines:
+        echo(f"warning: {one_line(line)}", err=True)
