@@ -108,15 +108,22 @@ def apply(
     """Exit code: 0 loaded and pending (or dry run), 1 verify failed and rolled back."""
     be = backend(target)
     rendered = render_for(inputs, target, allow_unpinned)
-    be.check(rendered.texts)  # a refused ruleset changes nothing
-    changes = diff(be.live(), be.expected(rendered.texts))
-    echo(f"apply {target} ruleset {rendered.hash} for site {inputs.site.name}:")
-    for line in change_words(changes):
-        echo(line)
+
+    def show_changes() -> None:
+        be.check(rendered.texts)  # a refused ruleset changes nothing
+        changes = diff(be.live(), be.expected(rendered.texts))
+        echo(f"apply {target} ruleset {rendered.hash} for site {inputs.site.name}:")
+        for line in change_words(changes):
+            echo(line)
+
     if dry_run:
+        show_changes()
         echo("dry run: nothing loaded")
         return 0
+    # everything that talks to the kernel under the lock: a second apply started at
+    # the same moment waits for nothing and touches nothing (it exits 2 at the lock)
     with state.locked(who=f"apply {rendered.hash}"):
+        show_changes()
         settle_overdue(state, echo)
         cur = state.current()
         if cur.status == PENDING:
